@@ -1,0 +1,58 @@
+/**
+ * Stable error codes. They are part of the public API: a client may branch on them,
+ * so a code is never renamed or reused for another meaning.
+ */
+export const ERROR_CODES = {
+  // generic
+  'invalid-request': 'The request failed validation; details name the fields.',
+  'invalid-json': 'The request body is not valid JSON.',
+  'body-too-large': 'The JSON request body is larger than the route allows.',
+  'unsupported-media-type': 'The request body has a content type the route does not accept.',
+  'not-found': 'No route or resource matches the request.',
+  internal: 'An unexpected fault on the hub; the hub log has the details.',
+  // auth
+  unauthorized: 'The API key is missing or unknown.',
+  forbidden: 'The API key lacks the scope this route needs.',
+  // api keys
+  'api-key-exists': 'An API key with that name already exists.',
+  'api-key-not-found': 'No API key has that name.',
+  'last-admin-key': 'Revoking this key would leave the hub without an admin key.',
+  // packages
+  'invalid-package-name': 'The file name is not of the form <PackageId>.<SemVer>.zip.',
+  'invalid-package-id': 'The package id has characters other than letters, digits, ".", "-", "_" or an unsafe sequence.',
+  'invalid-version': 'The version is not a valid SemVer 2 version.',
+  'invalid-overwrite-mode': 'overwriteMode is not FailIfExists, OverwriteExisting or IgnoreIfExists.',
+  'missing-file-name': 'The upload does not say the package file name.',
+  'empty-package': 'The uploaded body is empty.',
+  'package-too-large': 'The upload is larger than the hub accepts (--max-package-size).',
+  'upload-incomplete': 'The body ended before the announced Content-Length, or the client went away.',
+  'upload-timeout': 'No bytes of the upload arrived for too long.',
+  'invalid-zip': 'The body is not a readable zip file (no valid central directory).',
+  'unsafe-zip-entry': 'A zip entry would extract outside the package folder or is of a forbidden kind.',
+  'zip-limits-exceeded': 'The zip has too many entries, too large a total size or too high a compression ratio.',
+  'package-exists': 'That package version already exists (overwriteMode FailIfExists).',
+  'package-not-found': 'No package has that id and version.',
+  'package-in-use': 'A release still uses that package version.',
+  'invalid-multipart': 'The multipart body is malformed or has no "file" field.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * A failure with a stable code. Thrown by domain code anywhere; only the edges
+ * (HTTP error middleware, CLI main) map it to a status or an exit code.
+ */
+export class CuttleError extends Error {
+  override readonly name = 'CuttleError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+export function isCuttleError(value: unknown): value is CuttleError {
+  return value instanceof CuttleError;
+}

@@ -1,0 +1,2 @@
+// placeholder: replaced by the zip inspection module
+export {};
