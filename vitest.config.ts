@@ -18,9 +18,6 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 60_000,
-          // real processes: keep the two-core machine from being oversubscribed
-          maxWorkers: 2,
-          fileParallelism: true,
         },
       },
     ],

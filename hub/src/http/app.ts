@@ -1,0 +1,45 @@
+import express, { Router, type Express } from 'express';
+import type { Logger } from 'pino';
+import { API_BASE, PROTOCOL_VERSION, type HubInfo } from '@cuttle/shared';
+import type { ApiKeyService } from '../api-keys/api-key-service.js';
+import type { PackageService } from '../packages/package-service.js';
+import { authenticate } from './auth.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { apiKeysRoutes } from './routes/api-keys-routes.js';
+import { packagesRoutes } from './routes/packages-routes.js';
+
+export interface AppDeps {
+  apiKeys: ApiKeyService;
+  packages: PackageService;
+  log: Logger;
+  version: string;
+  hubInfo: () => Omit<HubInfo, 'name' | 'version' | 'protocolVersion'>;
+  maxPackageSize: number;
+  jsonBodyLimit: number;
+}
+
+/** Builds the HTTP app without listening; main decides how to listen. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  const api = Router();
+  api.use(authenticate(deps.apiKeys));
+  api.get('/hub', (_req, res) => {
+    const info: HubInfo = { name: 'cuttle-hub', version: deps.version, protocolVersion: PROTOCOL_VERSION, ...deps.hubInfo() };
+    res.json(info);
+  });
+  api.use(packagesRoutes(deps.packages, { maxPackageSize: deps.maxPackageSize }));
+  api.use(apiKeysRoutes(deps.apiKeys, { jsonBodyLimit: deps.jsonBodyLimit }));
+  app.use(API_BASE, api);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.log));
+  return app;
+}

@@ -1,0 +1,32 @@
+import type { ErrorCode } from '@cuttle/shared';
+
+/** The HTTP status of every error code; a new code does not compile until it has one. */
+export const ERROR_STATUS: Record<ErrorCode, number> = {
+  'invalid-request': 400,
+  'invalid-json': 400,
+  'body-too-large': 413,
+  'unsupported-media-type': 415,
+  'not-found': 404,
+  internal: 500,
+  unauthorized: 401,
+  forbidden: 403,
+  'api-key-exists': 409,
+  'api-key-not-found': 404,
+  'last-admin-key': 409,
+  'invalid-package-name': 400,
+  'invalid-package-id': 400,
+  'invalid-version': 400,
+  'invalid-overwrite-mode': 400,
+  'missing-file-name': 400,
+  'empty-package': 400,
+  'package-too-large': 413,
+  'upload-incomplete': 400,
+  'upload-timeout': 408,
+  'invalid-zip': 400,
+  'unsafe-zip-entry': 400,
+  'zip-limits-exceeded': 400,
+  'package-exists': 409,
+  'package-not-found': 404,
+  'package-in-use': 409,
+  'invalid-multipart': 400,
+};

@@ -1,0 +1,120 @@
+import http from 'node:http';
+import type https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { ApiKeyRepository } from './api-keys/api-key-repository.js';
+import { ApiKeyService } from './api-keys/api-key-service.js';
+import { systemClock, type Clock } from './clock.js';
+import { DEFAULTS, type HubConfig } from './config.js';
+import { openDatabase, type Db } from './db/open-database.js';
+import { createTentacleServer } from './gateway/tentacle-server.js';
+import { createApp } from './http/app.js';
+import { InboxWatcher } from './packages/inbox-watcher.js';
+import { PackageRepository } from './packages/package-repository.js';
+import { PackageService } from './packages/package-service.js';
+import { PackageStore } from './packages/package-store.js';
+import { loadOrCreateTls } from './tls/certificate.js';
+import { hubVersion } from './version.js';
+
+export interface RunningHub {
+  port: number;
+  tentaclePort: number;
+  fingerprint: string;
+  /** Set when the database was new and the first admin key was generated: show it once. */
+  generatedAdminKey: string | null;
+  close(): Promise<void>;
+}
+
+export interface HubDeps {
+  log: Logger;
+  clock?: Clock;
+}
+
+/** Opens storage, builds the services and both listeners, and starts listening. */
+export async function startHub(config: HubConfig, deps: HubDeps): Promise<RunningHub> {
+  const { log } = deps;
+  const clock = deps.clock ?? systemClock;
+  mkdirSync(config.dataDir, { recursive: true });
+  const { db } = openDatabase(path.join(config.dataDir, 'cuttle.db'));
+  let closeables: Array<() => Promise<void> | void> = [() => void db.close()];
+  try {
+    const apiKeys = new ApiKeyService(new ApiKeyRepository(db), clock);
+    const seeded = apiKeys.seedAdminKey(config.adminApiKey);
+
+    const store = new PackageStore(path.join(config.dataDir, 'packages'), path.join(config.dataDir, 'tmp'));
+    store.init();
+    const packages = new PackageService(
+      new PackageRepository(db),
+      store,
+      {
+        maxPackageSize: config.maxPackageSize,
+        uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
+        zipLimits: config.zipLimits,
+        keepPackageVersions: config.keepPackageVersions,
+      },
+      clock,
+      log,
+    );
+    const orphans = packages.collectGarbage();
+    if (orphans > 0) log.warn({ removed: orphans }, 'removed package files no package refers to');
+
+    const tls = await loadOrCreateTls(config.dataDir, config.tlsCertFile, config.tlsKeyFile);
+    const tentacleServer = createTentacleServer(tls, log);
+    let tentaclePort = 0;
+
+    const version = hubVersion();
+    const app = createApp({
+      apiKeys,
+      packages,
+      log,
+      version,
+      hubInfo: () => ({ tentaclePort, fingerprint: tls.fingerprint }),
+      maxPackageSize: config.maxPackageSize,
+      jsonBodyLimit: DEFAULTS.jsonBodyLimit,
+    });
+    // requestTimeout 0: a large upload on a slow link must not be cut off (stalls are caught per upload).
+    const apiServer = http.createServer({ requestTimeout: 0, headersTimeout: DEFAULTS.headersTimeoutMs }, app);
+
+    const port = await listen(apiServer, config.port, config.host);
+    closeables.push(() => closeServer(apiServer));
+    tentaclePort = await listen(tentacleServer, config.tentaclePort, config.host);
+    closeables.push(() => closeServer(tentacleServer));
+
+    const inbox = new InboxWatcher(packages, { dir: config.inboxDir, overwriteMode: config.inboxOverwriteMode, settleMs: config.inboxSettleMs }, log);
+    await inbox.start();
+    closeables.push(() => inbox.stop());
+
+    const close = async () => {
+      const steps = closeables.reverse();
+      closeables = [];
+      for (const step of steps) await step();
+    };
+    return { port, tentaclePort, fingerprint: tls.fingerprint, generatedAdminKey: seeded?.generated ? seeded.key : null, close };
+  } catch (error) {
+    for (const step of closeables.reverse()) await step();
+    throw error;
+  }
+}
+
+function listen(server: http.Server | https.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: http.Server | https.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    // uploads in flight get a moment to finish, then are cut
+    setTimeout(() => server.closeAllConnections(), 5_000).unref();
+  });
+}
+
+export type { Db };

@@ -1,0 +1,177 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, createReadStream, promises as fsp, mkdirSync, renameSync, existsSync, unlinkSync, rmSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CuttleError, isCuttleError } from '@cuttle/shared';
+
+export interface ReceiveLimits {
+  maxSize: number;
+  /** Cut off the stream when no byte arrives for this long; 0 disables it. */
+  idleTimeoutMs: number;
+  /** When the sender announced a length (Content-Length), the body must have exactly it. */
+  expectedSize?: number | undefined;
+}
+
+export interface ReceivedFile {
+  tmpPath: string;
+  sha256: string;
+  size: number;
+}
+
+/** Hashes and counts bytes as they pass, refusing more than maxSize and a stalled sender. */
+class HashAndCount extends Transform {
+  readonly hash = createHash('sha256');
+  size = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly maxSize: number,
+    private readonly idleTimeoutMs: number,
+  ) {
+    super();
+    this.armIdleTimer();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size > this.maxSize) {
+      callback(new CuttleError('package-too-large', `The package is larger than the ${this.maxSize} bytes this hub accepts.`, { maxSize: this.maxSize }));
+      return;
+    }
+    this.hash.update(chunk);
+    this.armIdleTimer();
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.clearIdleTimer();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.clearIdleTimer();
+    callback(error);
+  }
+
+  private armIdleTimer(): void {
+    if (this.idleTimeoutMs <= 0) return;
+    this.clearIdleTimer();
+    this.idleTimer = setTimeout(() => {
+      this.destroy(new CuttleError('upload-timeout', `No data arrived for ${Math.round(this.idleTimeoutMs / 1000)} s; the upload was cut off.`));
+    }, this.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+}
+
+/**
+ * Packages on disk, content-addressed by SHA-256: `<root>/sha256/<ab>/<sha256>.zip`.
+ * Bytes arrive in `<tmp>` first and are renamed into place only once complete and checked.
+ */
+export class PackageStore {
+  readonly blobRoot: string;
+
+  constructor(
+    root: string,
+    readonly tmpDir: string,
+  ) {
+    this.blobRoot = path.join(root, 'sha256');
+  }
+
+  init(): void {
+    mkdirSync(this.blobRoot, { recursive: true });
+    // Whatever is left in tmp is an upload that never finished (crash, kill): it is not a package.
+    rmSync(this.tmpDir, { recursive: true, force: true });
+    mkdirSync(this.tmpDir, { recursive: true });
+  }
+
+  blobPath(sha256: string): string {
+    return path.join(this.blobRoot, sha256.slice(0, 2), `${sha256}.zip`);
+  }
+
+  open(sha256: string): Readable {
+    return createReadStream(this.blobPath(sha256));
+  }
+
+  /** Streams source into a new temp file, hashing and counting; the temp file is gone on any failure. */
+  async receive(source: Readable, limits: ReceiveLimits): Promise<ReceivedFile> {
+    const tmpPath = path.join(this.tmpDir, `upload-${randomBytes(12).toString('hex')}.part`);
+    const counter = new HashAndCount(limits.maxSize, limits.idleTimeoutMs);
+    const sink = createWriteStream(tmpPath, { flags: 'wx' });
+    // The source is piped by hand, not handed to pipeline(): on failure it must stay open, so
+    // that an HTTP request's socket can still carry the error answer. Its owner closes it.
+    let sourceEnded = false;
+    const onEnd = () => (sourceEnded = true);
+    const onClose = () => {
+      if (!sourceEnded) counter.destroy(new Error('the source closed before its end'));
+    };
+    const onError = (error: Error) => counter.destroy(error);
+    source.once('end', onEnd).once('close', onClose).once('error', onError);
+    source.pipe(counter);
+    try {
+      await pipeline(counter, sink);
+      if (limits.expectedSize !== undefined && counter.size !== limits.expectedSize) {
+        throw new CuttleError('upload-incomplete', `The body had ${counter.size} bytes but Content-Length announced ${limits.expectedSize}.`, {
+          received: counter.size,
+          expected: limits.expectedSize,
+        });
+      }
+      await fsyncFile(tmpPath);
+      return { tmpPath, sha256: counter.hash.digest('hex'), size: counter.size };
+    } catch (error) {
+      source.unpipe(counter);
+      await fsp.rm(tmpPath, { force: true });
+      if (isCuttleError(error)) throw error;
+      throw new CuttleError('upload-incomplete', 'The upload ended early: the client went away or the body was cut short.', {
+        received: counter.size,
+        reason: (error as Error).message,
+      });
+    } finally {
+      source.off('end', onEnd).off('close', onClose).off('error', onError);
+    }
+  }
+
+  /** Moves a received temp file to its content address (synchronous: safe inside a DB transaction). */
+  commit(file: ReceivedFile): void {
+    const target = this.blobPath(file.sha256);
+    if (existsSync(target)) {
+      unlinkSync(file.tmpPath);
+      return;
+    }
+    mkdirSync(path.dirname(target), { recursive: true });
+    renameSync(file.tmpPath, target);
+  }
+
+  discard(tmpPath: string): void {
+    rmSync(tmpPath, { force: true });
+  }
+
+  remove(sha256: string): void {
+    rmSync(this.blobPath(sha256), { force: true });
+  }
+
+  /** Every blob on disk, by SHA-256. */
+  listBlobs(): string[] {
+    const shas: string[] = [];
+    for (const prefix of readdirSync(this.blobRoot)) {
+      for (const name of readdirSync(path.join(this.blobRoot, prefix))) {
+        if (/^[0-9a-f]{64}\.zip$/.test(name)) shas.push(name.slice(0, 64));
+      }
+    }
+    return shas;
+  }
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await fsp.open(file, 'r+');
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
