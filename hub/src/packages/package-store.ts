@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, createReadStream, promises as fsp, mkdirSync, renameSync, existsSync, unlinkSync, rmSync, readdirSync } from 'node:fs';
+import { createReadStream, promises as fsp, mkdirSync, renameSync, existsSync, unlinkSync, rmSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CuttleError, isCuttleError } from '@cuttle/shared';
+import { DurableFileWriter } from './durable-file-writer.js';
 
 export interface ReceiveLimits {
   maxSize: number;
@@ -102,7 +103,7 @@ export class PackageStore {
   async receive(source: Readable, limits: ReceiveLimits): Promise<ReceivedFile> {
     const tmpPath = path.join(this.tmpDir, `upload-${randomBytes(12).toString('hex')}.part`);
     const counter = new HashAndCount(limits.maxSize, limits.idleTimeoutMs);
-    const sink = createWriteStream(tmpPath, { flags: 'wx' });
+    const sink = new DurableFileWriter(await fsp.open(tmpPath, 'wx'));
     // The source is piped by hand, not handed to pipeline(): on failure it must stay open, so
     // that an HTTP request's socket can still carry the error answer. Its owner closes it.
     let sourceEnded = false;
@@ -121,7 +122,6 @@ export class PackageStore {
           expected: limits.expectedSize,
         });
       }
-      await fsyncFile(tmpPath);
       return { tmpPath, sha256: counter.hash.digest('hex'), size: counter.size };
     } catch (error) {
       source.unpipe(counter);
@@ -164,14 +164,5 @@ export class PackageStore {
       }
     }
     return shas;
-  }
-}
-
-async function fsyncFile(file: string): Promise<void> {
-  const handle = await fsp.open(file, 'r+');
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
   }
 }
