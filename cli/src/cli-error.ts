@@ -1,0 +1,122 @@
+import { isCuttleError } from '@cuttle/shared';
+
+/**
+ * Exit codes of the `cuttle` binary (see CONTRACT.md). Only `main.ts` turns them into a
+ * process exit; everything else throws a `CliError` (or a shared `CuttleError`).
+ */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  unreachable: 3,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/**
+ * Error codes the CLI produces itself, beside the hub's codes (which it passes through
+ * unchanged) and the shared validation codes. Stable kebab-case, like the hub's.
+ */
+export const CLI_ERROR_CODES = {
+  usage: 'The command line is wrong: an unknown option, a missing argument or value.',
+  'invalid-option': 'An option has a value the CLI does not accept (hub URL, scope, timeout, API key name).',
+  'file-not-found': 'A local file or folder named on the command line does not exist.',
+  'invalid-path': 'A local path is of the wrong kind (a folder where a file is needed, or the reverse).',
+  'unsafe-symlink': 'pack: a symlink points outside the folder being packed (or is absolute).',
+  'unsupported-file': 'pack: the folder holds something that cannot go into a package (socket, FIFO, device, a name with a backslash).',
+  'output-exists': 'pack: the output zip exists already; pass --overwrite to replace it.',
+  'pack-failed': 'pack: reading the folder or writing the zip failed.',
+  'file-read-failed': 'push: reading the package file failed while it was being sent.',
+  'hub-unreachable': 'The hub could not be reached (connection refused, DNS, TLS).',
+  'hub-timeout': 'The hub did not answer within the timeout (--timeout).',
+  'connection-lost': 'The connection to the hub broke before it answered.',
+  'bad-response': 'The hub answered something the CLI does not understand (wrong status, malformed body).',
+  'checksum-mismatch': 'push: the SHA-256 the hub computed differs from the one of the local file.',
+  'hub-error': 'The hub answered an error status without a readable error body.',
+  interrupted: 'The command was interrupted (Ctrl-C) and cleaned up after itself.',
+  internal: 'An unexpected fault inside the CLI.',
+} as const;
+export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
+
+export interface CliErrorOptions {
+  exitCode: ExitCode;
+  details?: Record<string, unknown>;
+  /** HTTP status when the error is the hub's answer. */
+  status?: number;
+  cause?: unknown;
+}
+
+/**
+ * A failure with a stable code and the exit code it maps to. `code` is a CLI code or,
+ * for hub answers, the hub's own code (any string).
+ */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  readonly code: string;
+  readonly exitCode: ExitCode;
+  readonly details: Record<string, unknown> | undefined;
+  readonly status: number | undefined;
+
+  constructor(code: CliErrorCode | (string & {}), message: string, options: CliErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.exitCode = options.exitCode;
+    this.details = options.details;
+    this.status = options.status;
+  }
+}
+
+export function usageError(message: string, details?: Record<string, unknown>): CliError {
+  return new CliError('usage', message, { exitCode: EXIT.usage, details });
+}
+
+export function invalidOption(message: string, details?: Record<string, unknown>): CliError {
+  return new CliError('invalid-option', message, { exitCode: EXIT.usage, details });
+}
+
+export function badResponse(message: string, details?: Record<string, unknown>): CliError {
+  return new CliError('bad-response', message, { exitCode: EXIT.failed, details });
+}
+
+export function interrupted(): CliError {
+  return new CliError('interrupted', 'interrupted', { exitCode: EXIT.failed });
+}
+
+/** Exit code for an HTTP error status of the hub. */
+export function exitCodeForStatus(status: number): ExitCode {
+  if (status === 401 || status === 403) return EXIT.unreachable;
+  if (status === 400 || status === 413 || status === 415) return EXIT.usage;
+  return EXIT.failed;
+}
+
+/** The `code` of a Node system error (ENOENT, ECONNREFUSED, ...), if it has one. */
+export function errorCodeOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
+  const code = (error as { code: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export interface ErrorReport {
+  exitCode: ExitCode;
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The one place that decides what any thrown value means for the user: its code,
+ * message and exit code. Shared `CuttleError`s are local validation failures (exit 2).
+ */
+export function describeError(error: unknown): ErrorReport {
+  if (error instanceof CliError) {
+    return withDetails({ exitCode: error.exitCode, code: error.code, message: error.message }, error.details);
+  }
+  if (isCuttleError(error)) {
+    return withDetails({ exitCode: EXIT.usage, code: error.code, message: error.message }, error.details);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { exitCode: EXIT.failed, code: 'internal', message: `unexpected error: ${message}` };
+}
+
+function withDetails(report: ErrorReport, details: Record<string, unknown> | undefined): ErrorReport {
+  return details === undefined ? report : { ...report, details };
+}

@@ -1,0 +1,73 @@
+import { Command } from 'commander';
+import { addGlobalOptions, type CommandContext, type CommandDefinition, type Invoke } from './command-kit.js';
+import { apiKeyCommand } from './commands/api-key.js';
+import { packCommand } from './commands/pack.js';
+import { packagesCommand } from './commands/packages.js';
+import { pushCommand } from './commands/push.js';
+import { resolveGlobalOptions, type Io, type RawGlobalOptions } from './context.js';
+import { HubClient } from './hub-client.js';
+
+/** Every command of `cuttle`, in the order `--help` lists them. */
+export const COMMANDS: readonly CommandDefinition[] = [packCommand, pushCommand, packagesCommand, apiKeyCommand];
+
+export interface ProgramOptions {
+  io: Io;
+  version: string;
+  signal?: AbortSignal;
+}
+
+function forEachCommand(command: Command, visit: (command: Command) => void): void {
+  visit(command);
+  for (const child of command.commands) forEachCommand(child, visit);
+}
+
+/**
+ * Builds the commander program. It never exits the process: commander's own exits are
+ * thrown as `CommanderError` (exitOverride) and its error output is left to `main`.
+ */
+export function buildProgram(options: ProgramOptions): Command {
+  const { io } = options;
+  const program = new Command('cuttle')
+    .description('Cuttle command-line client: pack, push and list packages, manage API keys.')
+    .version(options.version, '-V, --version', 'print the version of cuttle')
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: () => undefined,
+    })
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success, 1 the operation failed, 2 usage or validation error,\n' +
+        '3 the hub could not be reached or authentication failed.\n' +
+        '\nExamples:\n' +
+        '  $ cuttle pack ./publish --id Acme.Web --version 1.4.0\n' +
+        '  $ CUTTLE_HUB=http://hub:8080 CUTTLE_API_KEY=... cuttle push Acme.Web.1.4.0.zip\n' +
+        '  $ cuttle packages --id Acme.Web --json\n',
+    );
+
+  const invoke: Invoke = async (command, body) => {
+    const raw = command.optsWithGlobals<RawGlobalOptions>();
+    let client: HubClient | undefined;
+    const ctx: CommandContext = {
+      io,
+      json: raw.json === true,
+      hub: () => {
+        client ??= new HubClient({
+          ...resolveGlobalOptions(raw, io.env),
+          userAgent: `cuttle-cli/${options.version}`,
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        });
+        return client;
+      },
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    };
+    await body(ctx);
+  };
+
+  for (const definition of COMMANDS) definition.register(program, invoke);
+  forEachCommand(program, addGlobalOptions);
+  return program;
+}

@@ -1,0 +1,222 @@
+import { createReadStream } from 'node:fs';
+import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { API_BASE } from '@cuttle/shared';
+import { CliError, EXIT, badResponse, errorCodeOf, interrupted } from './cli-error.js';
+import { networkError, timeoutError } from './network-errors.js';
+
+/** Hub answers larger than this are refused (package lists, API keys and errors are small). */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** How long the announce-only retry of a broken upload waits for the hub's verdict. */
+export const ANSWER_PROBE_MS = 5_000;
+
+export interface TransportOptions {
+  hubUrl: URL;
+  apiKey: string | undefined;
+  /** Idle time (no bytes either way) after which a request is given up. */
+  timeoutMs: number;
+  userAgent: string;
+  /** Aborting it (Ctrl-C) stops the exchange with an `interrupted` error. */
+  signal?: AbortSignal;
+}
+
+export interface HubResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface UploadResponse extends HubResponse {
+  /** False when the hub answered before it had the whole body (the rest was not sent). */
+  bodyComplete: boolean;
+}
+
+export interface FileBody {
+  path: string;
+  size: number;
+  contentType: string;
+  /** Called with every chunk on its way to the socket, in order. */
+  onData(chunk: Buffer): void;
+}
+
+type RequestBody =
+  | { kind: 'none' }
+  | { kind: 'buffer'; data: Buffer; contentType: string }
+  | ({ kind: 'file' } & FileBody)
+  /** Headers of a file upload (with `Expect: 100-continue`) but no body: asks for the hub's verdict. */
+  | { kind: 'announce'; size: number; contentType: string };
+
+/** `${hub}/api/v1${path}?query`, keeping a path prefix the hub URL may have. */
+export function apiUrl(hubUrl: URL, path: string, query: Record<string, string | undefined> = {}): URL {
+  const prefix = hubUrl.pathname.replace(/\/+$/, '');
+  const url = new URL(`${hubUrl.origin}${prefix}${API_BASE}${path}`);
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined) url.searchParams.set(name, value);
+  }
+  return url;
+}
+
+export async function sendJson(options: TransportOptions, method: string, url: URL, body?: unknown): Promise<HubResponse> {
+  const requestBody: RequestBody =
+    body === undefined ? { kind: 'none' } : { kind: 'buffer', data: Buffer.from(JSON.stringify(body)), contentType: 'application/json' };
+  return exchange(options, method, url, requestBody);
+}
+
+/**
+ * Streams a file as the request body; resolves with the hub's answer, even one that came early.
+ *
+ * A hub that refuses an upload early (401, 409, 413) answers and closes the connection while
+ * the body is still streaming. The answer usually arrives first, but a write can hit the
+ * connection reset before Node has read it, and the answer is lost. Then the request is asked
+ * again with its headers only (`Expect: 100-continue`, no body): a refusal that needs no body
+ * comes straight back, and that is what the user sees instead of ECONNRESET/EPIPE.
+ */
+export async function sendFile(options: TransportOptions, url: URL, file: FileBody): Promise<UploadResponse> {
+  try {
+    return await exchange(options, 'POST', url, { kind: 'file', ...file });
+  } catch (error) {
+    if (!(error instanceof CliError) || error.code !== 'connection-lost') throw error;
+    const probe = { ...options, timeoutMs: Math.min(options.timeoutMs, ANSWER_PROBE_MS) };
+    const verdict = await exchange(probe, 'POST', url, { kind: 'announce', size: file.size, contentType: file.contentType }).catch(() => undefined);
+    // Only a refusal or "kept the existing one" can come without a body; anything else means the hub wanted it.
+    if (verdict === undefined || (verdict.status !== 200 && verdict.status < 400)) throw error;
+    return verdict;
+  }
+}
+
+/**
+ * Passes the body through on its way to the socket, reporting each chunk. `hold()` stops
+ * the flow (and, by backpressure, the file reading) once the hub has answered.
+ */
+class BodyMeter extends Transform {
+  private held = false;
+  private passed = 0;
+  constructor(
+    private readonly size: number,
+    private readonly onData: (chunk: Buffer) => void,
+  ) {
+    super();
+  }
+  /** Every announced byte has passed on its way to the connection (the file's EOF may still be pending). */
+  get passedAll(): boolean {
+    return this.passed >= this.size;
+  }
+  hold(): void {
+    this.held = true;
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    // When held the callback is never called: nothing more is read or written.
+    if (this.held) return;
+    this.passed += chunk.length;
+    this.onData(chunk);
+    callback(null, chunk);
+  }
+}
+
+function fileReadFailed(error: Error, path: string): CliError {
+  return new CliError('file-read-failed', `reading ${path} failed while sending it: ${error.message}`, {
+    exitCode: EXIT.failed,
+    details: { file: path, cause: errorCodeOf(error) ?? 'unknown' },
+    cause: error,
+  });
+}
+
+function headersFor(options: TransportOptions, body: RequestBody): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { Accept: 'application/json', 'User-Agent': options.userAgent };
+  if (options.apiKey !== undefined) headers['X-Api-Key'] = options.apiKey;
+  if (body.kind === 'buffer') {
+    headers['Content-Type'] = body.contentType;
+    headers['Content-Length'] = body.data.length;
+  } else if (body.kind === 'file' || body.kind === 'announce') {
+    headers['Content-Type'] = body.contentType;
+    headers['Content-Length'] = body.size;
+  }
+  if (body.kind === 'announce') headers.Expect = '100-continue';
+  return headers;
+}
+
+/**
+ * One request/response exchange. The hub's answer always wins over send-side socket errors:
+ * once it has answered, the upload stops, and a reset that follows a complete answer is ignored.
+ */
+function exchange(options: TransportOptions, method: string, url: URL, body: RequestBody): Promise<UploadResponse> {
+  return new Promise<UploadResponse>((resolve, reject) => {
+    let request: ClientRequest;
+    try {
+      const send = url.protocol === 'https:' ? https.request : http.request;
+      request = send(url, { method, headers: headersFor(options, body) });
+    } catch (error) {
+      reject(networkError(error, options.hubUrl));
+      return;
+    }
+    let settled = false;
+    let sourceError: Error | undefined;
+    let response: IncomingMessage | undefined;
+    const meter = body.kind === 'file' ? new BodyMeter(body.size, body.onData) : undefined;
+    // The hub may answer before our 'finish' event: what counts is that every byte went out.
+    const bodyComplete = (): boolean => (body.kind === 'announce' ? false : meter === undefined || meter.passedAll);
+
+    const fail = (error: CliError): void => {
+      if (settled) return;
+      settled = true;
+      request.destroy();
+      reject(error);
+    };
+    const socketFailed = (error: unknown): void => {
+      if (sourceError !== undefined && body.kind === 'file') fail(fileReadFailed(sourceError, body.path));
+      // A complete answer is already parsed; its 'end' still comes and settles the exchange.
+      else if (response?.complete !== true) fail(networkError(error, options.hubUrl));
+    };
+
+    const signal = options.signal;
+    if (signal !== undefined) {
+      const onAbort = () => fail(interrupted());
+      if (signal.aborted) onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      request.on('close', () => signal.removeEventListener('abort', onAbort));
+    }
+    request.setTimeout(options.timeoutMs, () => fail(timeoutError(options.hubUrl, options.timeoutMs)));
+    request.on('error', socketFailed);
+    request.on('response', (res) => {
+      response = res;
+      meter?.hold();
+      const chunks: Buffer[] = [];
+      let length = 0;
+      res.on('data', (chunk: Buffer) => {
+        length += chunk.length;
+        if (length > MAX_RESPONSE_BYTES) {
+          fail(badResponse(`the hub's answer is larger than ${MAX_RESPONSE_BYTES} bytes`, { status: res.statusCode }));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('error', socketFailed);
+      res.on('end', () => {
+        if (settled) return;
+        settled = true;
+        const complete = bodyComplete();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), bodyComplete: complete });
+        // Stop an upload the hub no longer wants; a finished exchange keeps its keep-alive socket.
+        if (!complete) request.destroy();
+      });
+    });
+
+    if (body.kind === 'none') request.end();
+    else if (body.kind === 'buffer') request.end(body.data);
+    else if (body.kind === 'announce') request.flushHeaders();
+    else if (meter !== undefined) {
+      const source = createReadStream(body.path);
+      source.on('error', (error) => {
+        sourceError = error;
+      });
+      pipeline(source, meter, request).catch((error: unknown) => {
+        if (settled) return;
+        if (sourceError !== undefined) fail(fileReadFailed(sourceError, body.path));
+        // Otherwise the request's own 'error' (or an answer already on its way) decides.
+        else if (response === undefined) setImmediate(() => fail(networkError(error, options.hubUrl)));
+      });
+    }
+  });
+}

@@ -1,0 +1,65 @@
+import type { ErrorReport } from './cli-error.js';
+import type { Io } from './context.js';
+
+/** One JSON document (or one event) per line on stdout. */
+export function printJson(io: Io, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+export function printLine(io: Io, text = ''): void {
+  io.stdout.write(`${text}\n`);
+}
+
+/** `{"error":{"code","message","details"}}`, the same shape as the hub's error bodies. */
+export function errorDocument(report: ErrorReport): { error: { code: string; message: string; details?: Record<string, unknown> } } {
+  const error: { code: string; message: string; details?: Record<string, unknown> } = { code: report.code, message: report.message };
+  if (report.details !== undefined) error.details = report.details;
+  return { error };
+}
+
+/** Errors: `error: <message> (<code>)` on stderr, or the error document on stdout with --json. */
+export function printError(io: Io, report: ErrorReport, json: boolean): void {
+  if (json) printJson(io, errorDocument(report));
+  else io.stderr.write(`error: ${report.message} (${report.code})\n`);
+}
+
+const UNITS = ['KiB', 'MiB', 'GiB', 'TiB'] as const;
+
+/** 512 B, 1.5 KiB, 12.3 MiB. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  let value = bytes / 1024;
+  let unit: string = UNITS[0];
+  for (let i = 1; i < UNITS.length && value >= 1024; i++) {
+    value /= 1024;
+    unit = UNITS[i] ?? unit;
+  }
+  return `${value.toFixed(1)} ${unit}`;
+}
+
+/** The first 12 hex characters, enough to tell packages apart at a glance. */
+export function shortSha(sha256: string): string {
+  return sha256.slice(0, 12);
+}
+
+/** Left-aligned columns separated by two spaces; the header row is upper case. */
+export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [headers.map((h) => h.toUpperCase()), ...rows];
+  const widths = headers.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
+  return all
+    .map((row) =>
+      row
+        .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** ISO timestamps shortened for tables: 2025-01-31 14:05:09Z. */
+export function formatTimestamp(iso: string | null): string {
+  if (iso === null) return '-';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return `${date.toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}

@@ -1,0 +1,59 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { CommandContext } from '../command-kit.js';
+import { resolveGlobalOptions, type Io, type RawGlobalOptions } from '../context.js';
+import { HubClient } from '../hub-client.js';
+
+export interface TestIo {
+  io: Io;
+  stdout(): string;
+  stderr(): string;
+  /** stdout split into parsed JSON lines. */
+  jsonLines(): unknown[];
+}
+
+export function createTestIo(options: { cwd: string; tty?: boolean; columns?: number; now?: () => number; env?: Record<string, string> }): TestIo {
+  let out = '';
+  let err = '';
+  const io: Io = {
+    stdout: { write: (text: string) => (out += text) },
+    stderr: { write: (text: string) => (err += text) },
+    stderrIsTty: options.tty === true,
+    ...(options.columns === undefined ? {} : { stderrColumns: options.columns }),
+    env: options.env ?? {},
+    cwd: options.cwd,
+    now: options.now ?? (() => performance.now()),
+  };
+  return {
+    io,
+    stdout: () => out,
+    stderr: () => err,
+    jsonLines: () =>
+      out
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line): unknown => JSON.parse(line)),
+  };
+}
+
+/** A command context like the real one, talking to `hub` (usually a fake hub). */
+export function testContext(io: Io, options: { json?: boolean; hub?: string; apiKey?: string; timeout?: string } = {}): CommandContext {
+  const raw: RawGlobalOptions = {
+    ...(options.hub === undefined ? {} : { hub: options.hub }),
+    ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
+    ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+    json: options.json === true,
+  };
+  return {
+    io,
+    json: options.json === true,
+    hub: () => new HubClient({ ...resolveGlobalOptions(raw, io.env), userAgent: 'cuttle-cli/test' }),
+  };
+}
+
+/** A fresh temporary folder; `cleanup` removes it. */
+export async function tempDir(prefix = 'cuttle-cli-test-'): Promise<{ dir: string; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
