@@ -1,86 +1,66 @@
-import type { FileHandle } from 'node:fs/promises';
-import { Writable } from 'node:stream';
+import { createWriteStream, promises as fsp, type WriteStream } from 'node:fs';
 
 /** Flush to disk every this many bytes while writing, so the final flush is short. */
 export const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
+/** Bytes buffered before the write stream pushes back; large enough to batch writes into writev. */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 /**
- * Writes a stream to an open file and makes it durable: data is flushed to disk in the
- * background every SYNC_EVERY_BYTES while the upload goes on (overlapping network and disk),
- * and once more at the end, before the stream finishes. The file handle is closed either way.
+ * A new file (`wx`) written through a write stream and made durable: `poke()` (called as data
+ * flows) flushes to disk in the background every SYNC_EVERY_BYTES, so disk and network overlap;
+ * `finish()` waits for that, flushes the rest and closes. We own the descriptor, so no flush ever
+ * races the stream closing it.
  */
-export class DurableFileWriter extends Writable {
-  private unsynced = 0;
-  private syncing: Promise<void> | null = null;
-  private syncError: Error | null = null;
+export class DurableFile {
+  private flushedBytes = 0;
+  private flushing: Promise<void> | null = null;
+  private flushError: Error | null = null;
 
-  constructor(
-    private readonly handle: FileHandle,
-    private readonly syncEveryBytes = SYNC_EVERY_BYTES,
-  ) {
-    super({ highWaterMark: 1024 * 1024 });
+  private constructor(
+    private readonly handle: fsp.FileHandle,
+    readonly stream: WriteStream,
+    private readonly syncEveryBytes: number,
+  ) {}
+
+  static async create(file: string, syncEveryBytes = SYNC_EVERY_BYTES): Promise<DurableFile> {
+    const handle = await fsp.open(file, 'wx');
+    const stream = createWriteStream('', { fd: handle.fd, autoClose: false, highWaterMark: WRITE_BUFFER_BYTES });
+    return new DurableFile(handle, stream, syncEveryBytes);
   }
 
-  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    if (this.syncError) {
-      callback(this.syncError);
-      return;
-    }
-    const buffers = chunks.map((c) => c.chunk);
-    this.writeAll(buffers).then(() => {
-      this.unsynced += buffers.reduce((n, b) => n + b.length, 0);
-      if (this.unsynced >= this.syncEveryBytes && !this.syncing) {
-        this.unsynced = 0;
-        this.syncing = this.handle
-          .datasync()
-          .catch((error: Error) => {
-            this.syncError = error;
-          })
-          .finally(() => {
-            this.syncing = null;
-          });
-      }
-      callback();
-    }, callback);
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    (async () => {
-      await this.syncing;
-      if (this.syncError) throw this.syncError;
-      await this.handle.datasync();
-    })().then(() => callback(), callback);
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    const pending = this.syncing ?? Promise.resolve();
-    pending
-      .then(() => this.handle.close())
+  poke(): void {
+    if (this.flushing || this.stream.bytesWritten - this.flushedBytes < this.syncEveryBytes) return;
+    const upTo = this.stream.bytesWritten;
+    this.flushing = this.handle
+      .datasync()
       .then(
-        () => callback(error),
-        (closeError: Error) => callback(error ?? closeError),
-      );
+        () => {
+          this.flushedBytes = upTo;
+        },
+        (error: Error) => {
+          this.flushError = error;
+        },
+      )
+      .finally(() => {
+        this.flushing = null;
+      });
   }
 
-  private async writeAll(buffers: Buffer[]): Promise<void> {
-    let pending = buffers;
-    while (pending.length > 0) {
-      const { bytesWritten } = await this.handle.writev(pending);
-      pending = skipBytes(pending, bytesWritten);
+  /** After the stream finished: flush what is left and close. Throws if any flush failed. */
+  async finish(): Promise<void> {
+    try {
+      await this.flushing;
+      if (this.flushError) throw this.flushError;
+      await this.handle.datasync();
+    } finally {
+      await this.handle.close();
     }
   }
-}
 
-function skipBytes(buffers: Buffer[], count: number): Buffer[] {
-  let left = count;
-  const rest: Buffer[] = [];
-  for (const buffer of buffers) {
-    if (left >= buffer.length) {
-      left -= buffer.length;
-      continue;
-    }
-    rest.push(left > 0 ? buffer.subarray(left) : buffer);
-    left = 0;
+  /** After a failure: stop writing and close; the caller removes the file. */
+  async abandon(): Promise<void> {
+    this.stream.destroy();
+    await this.flushing;
+    await this.handle.close().catch(() => undefined);
   }
-  return rest;
 }

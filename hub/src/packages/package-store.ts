@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CuttleError, isCuttleError } from '@cuttle/shared';
-import { DurableFileWriter } from './durable-file-writer.js';
+import { DurableFile } from './durable-file-writer.js';
 
 export interface ReceiveLimits {
   maxSize: number;
@@ -29,6 +29,7 @@ class HashAndCount extends Transform {
   constructor(
     private readonly maxSize: number,
     private readonly idleTimeoutMs: number,
+    private readonly onChunk: () => void,
   ) {
     super();
     this.armIdleTimer();
@@ -42,6 +43,7 @@ class HashAndCount extends Transform {
     }
     this.hash.update(chunk);
     this.armIdleTimer();
+    this.onChunk();
     callback(null, chunk);
   }
 
@@ -102,8 +104,8 @@ export class PackageStore {
   /** Streams source into a new temp file, hashing and counting; the temp file is gone on any failure. */
   async receive(source: Readable, limits: ReceiveLimits): Promise<ReceivedFile> {
     const tmpPath = path.join(this.tmpDir, `upload-${randomBytes(12).toString('hex')}.part`);
-    const counter = new HashAndCount(limits.maxSize, limits.idleTimeoutMs);
-    const sink = new DurableFileWriter(await fsp.open(tmpPath, 'wx'));
+    const file = await DurableFile.create(tmpPath);
+    const counter = new HashAndCount(limits.maxSize, limits.idleTimeoutMs, () => file.poke());
     // The source is piped by hand, not handed to pipeline(): on failure it must stay open, so
     // that an HTTP request's socket can still carry the error answer. Its owner closes it.
     let sourceEnded = false;
@@ -115,7 +117,8 @@ export class PackageStore {
     source.once('end', onEnd).once('close', onClose).once('error', onError);
     source.pipe(counter);
     try {
-      await pipeline(counter, sink);
+      await pipeline(counter, file.stream);
+      await file.finish();
       if (limits.expectedSize !== undefined && counter.size !== limits.expectedSize) {
         throw new CuttleError('upload-incomplete', `The body had ${counter.size} bytes but Content-Length announced ${limits.expectedSize}.`, {
           received: counter.size,
@@ -125,6 +128,7 @@ export class PackageStore {
       return { tmpPath, sha256: counter.hash.digest('hex'), size: counter.size };
     } catch (error) {
       source.unpipe(counter);
+      await file.abandon();
       await fsp.rm(tmpPath, { force: true });
       if (isCuttleError(error)) throw error;
       throw new CuttleError('upload-incomplete', 'The upload ended early: the client went away or the body was cut short.', {
