@@ -11,8 +11,13 @@ import { networkError, timeoutError } from './network-errors.js';
 export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 /** How long the announce-only retry of a broken upload waits for the hub's verdict. */
 export const ANSWER_PROBE_MS = 5_000;
-/** Read size of an upload: large reads mean fewer syscalls and fewer trips through the hash and meter. */
-export const UPLOAD_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Read size of an upload: large reads mean fewer syscalls and fewer trips through the hash and
+ * the meter; small files still get a dozen or so reads, so their progress moves in steps.
+ */
+export function uploadChunkBytes(size: number): number {
+  return Math.min(1024 * 1024, Math.max(64 * 1024, 2 ** Math.floor(Math.log2(Math.max(1, size / 16)))));
+}
 
 export interface TransportOptions {
   hubUrl: URL;
@@ -209,7 +214,7 @@ function exchange(options: TransportOptions, method: string, url: URL, body: Req
     else if (body.kind === 'buffer') request.end(body.data);
     else if (body.kind === 'announce') request.flushHeaders();
     else if (meter !== undefined) {
-      const source = createReadStream(body.path, { highWaterMark: UPLOAD_CHUNK_BYTES });
+      const source = createReadStream(body.path, { highWaterMark: uploadChunkBytes(body.size) });
       source.on('error', (error) => {
         sourceError = error;
       });
