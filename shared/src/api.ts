@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EnvironmentNameSchema, OsInfoSchema, RoleNameSchema } from './protocol.js';
 
 /** HTTP API bodies, shared by the hub (validating) and the CLI (parsing responses). */
 
@@ -71,3 +72,90 @@ export const HubInfoSchema = z.object({
 export type HubInfo = z.infer<typeof HubInfoSchema>;
 
 export const HealthSchema = z.object({ status: z.literal('ok') });
+
+// ---- environments ----
+
+
+export const EnvironmentSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  /** 0-based place in the deployment order (Test before Staging before Production) */
+  position: z.number().int().nonnegative(),
+  createdAt: z.string(),
+});
+export type Environment = z.infer<typeof EnvironmentSchema>;
+export const EnvironmentListSchema = z.object({ items: z.array(EnvironmentSchema) });
+
+export const CreateEnvironmentRequestSchema = z
+  .object({ name: EnvironmentNameSchema, description: z.string().max(1000).optional(), position: z.number().int().nonnegative().optional() })
+  .strict();
+export type CreateEnvironmentRequest = z.infer<typeof CreateEnvironmentRequestSchema>;
+
+export const UpdateEnvironmentRequestSchema = z
+  .object({ name: EnvironmentNameSchema.optional(), description: z.string().max(1000).optional(), position: z.number().int().nonnegative().optional() })
+  .strict();
+export type UpdateEnvironmentRequest = z.infer<typeof UpdateEnvironmentRequestSchema>;
+
+// ---- registration tokens ----
+
+export const CreateRegistrationTokenRequestSchema = z
+  .object({
+    environments: z.array(EnvironmentNameSchema).max(50).optional(),
+    roles: z.array(RoleNameSchema).max(50).optional(),
+    expiresInMinutes: z.number().int().min(1).max(7 * 24 * 60).optional(),
+  })
+  .strict();
+export type CreateRegistrationTokenRequest = z.infer<typeof CreateRegistrationTokenRequestSchema>;
+
+export const RegistrationTokenSchema = z.object({
+  token: z.string(),
+  expiresAt: z.string(),
+  /** empty: the tentacle may name any existing environment */
+  environments: z.array(z.string()),
+  /** empty: the tentacle may name any roles */
+  roles: z.array(z.string()),
+});
+export type RegistrationToken = z.infer<typeof RegistrationTokenSchema>;
+
+// ---- machines ----
+
+export const MachineStatusSchema = z.enum(['online', 'offline']);
+export type MachineStatus = z.infer<typeof MachineStatusSchema>;
+
+export const MachineSchema = z.object({
+  name: z.string(),
+  roles: z.array(z.string()),
+  environments: z.array(z.string()),
+  status: MachineStatusSchema,
+  disabled: z.boolean(),
+  registeredAt: z.string(),
+  lastSeenAt: z.string().nullable(),
+  tentacleVersion: z.string().nullable(),
+  os: OsInfoSchema.nullable(),
+  freeDiskBytes: z.number().nullable(),
+});
+export type Machine = z.infer<typeof MachineSchema>;
+export const MachineListSchema = z.object({ items: z.array(MachineSchema) });
+
+export const MachineListQuerySchema = z
+  .object({ environment: EnvironmentNameSchema.optional(), role: RoleNameSchema.optional(), status: MachineStatusSchema.optional() })
+  .strict();
+
+export const UpdateMachineRequestSchema = z
+  .object({
+    roles: z.array(RoleNameSchema).max(50).optional(),
+    environments: z.array(EnvironmentNameSchema).min(1).max(50).optional(),
+    disabled: z.boolean().optional(),
+  })
+  .strict();
+export type UpdateMachineRequest = z.infer<typeof UpdateMachineRequestSchema>;
+
+export const HealthCheckResultSchema = z.object({
+  name: z.string(),
+  healthy: z.literal(true),
+  roundTripMs: z.number(),
+  freeDiskBytes: z.number().nullable(),
+  uptimeSeconds: z.number(),
+  checkedAt: z.string(),
+});
+export type HealthCheckResult = z.infer<typeof HealthCheckResultSchema>;

@@ -34,6 +34,23 @@ export const ERROR_CODES = {
   'package-not-found': 'No package has that id and version.',
   'package-in-use': 'A release still uses that package version.',
   'invalid-multipart': 'The multipart body is malformed or has no "file" field.',
+  // environments
+  'environment-exists': 'An environment with that name already exists.',
+  'environment-not-found': 'No environment has that name.',
+  'environment-in-use': 'Machines or releases still use the environment.',
+  'unknown-environment': 'A named environment does not exist.',
+  // registration and machines
+  'invalid-registration-token': 'The registration token is not known to this hub.',
+  'registration-token-used': 'The registration token has been used already; tokens work once.',
+  'registration-token-expired': 'The registration token has expired.',
+  'token-scope-mismatch': 'The registration token does not allow the environments or roles asked for.',
+  'invalid-public-key': 'The public key is not an EC P-256 key in PEM form.',
+  'machine-exists': 'A machine with that name is registered; re-registering needs --force and an admin token.',
+  'force-needs-admin': 'Replacing a registered machine needs an admin API key as the token.',
+  'machine-not-found': 'No machine has that name.',
+  'machine-offline': 'The machine has no live connection to the hub.',
+  'machine-disabled': 'The machine is disabled.',
+  'health-check-timeout': 'The tentacle did not answer the health check in time.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
