@@ -19,6 +19,7 @@ export const DEFAULTS = {
   /** A file in the inbox must keep its size this long before it is taken (slow copies). */
   inboxSettleMs: 2_000,
   logLevel: 'info',
+  healthCheckIntervalSeconds: 300,
 } as const;
 
 export interface HubConfig {
@@ -36,6 +37,7 @@ export interface HubConfig {
   tlsCertFile: string | null;
   tlsKeyFile: string | null;
   adminApiKey: string | null;
+  healthCheckIntervalMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -55,6 +57,7 @@ Options (each also settable by the environment variable shown):
   --max-unpacked-size SIZE      largest total uncompressed size of a package (CUTTLE_MAX_UNPACKED_SIZE, default 32GiB)
   --max-compression-ratio N     highest compression ratio of an entry of 1 MiB or more (CUTTLE_MAX_COMPRESSION_RATIO, default 200)
   --tls-cert FILE --tls-key FILE  PEM certificate and key for the tentacle port (CUTTLE_TLS_CERT, CUTTLE_TLS_KEY; default: self-signed, made on first start)
+  --health-check-interval SECONDS  health-check every connected tentacle this often (CUTTLE_HEALTH_CHECK_INTERVAL, default 300)
   --log-level LEVEL             fatal|error|warn|info|debug|trace|silent (CUTTLE_LOG_LEVEL, default info)
   -h, --help                    show this help
   -v, --version                 show the version
@@ -79,6 +82,7 @@ const FLAG_ENV: Record<string, string> = {
   'tls-cert': 'CUTTLE_TLS_CERT',
   'tls-key': 'CUTTLE_TLS_KEY',
   'log-level': 'CUTTLE_LOG_LEVEL',
+  'health-check-interval': 'CUTTLE_HEALTH_CHECK_INTERVAL',
 };
 
 const SIZE_UNITS: Record<string, number> = {
@@ -121,6 +125,7 @@ const RawConfigSchema = z.object({
   'max-compression-ratio': positiveInt.default(DEFAULT_ZIP_LIMITS.maxCompressionRatio),
   'tls-cert': z.string().min(1).optional(),
   'tls-key': z.string().min(1).optional(),
+  'health-check-interval': positiveInt.default(DEFAULTS.healthCheckIntervalSeconds),
   'log-level': z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.logLevel),
 });
 
@@ -191,6 +196,7 @@ export function parseHubArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs
       tlsCertFile: c['tls-cert'] ? path.resolve(c['tls-cert']) : null,
       tlsKeyFile: c['tls-key'] ? path.resolve(c['tls-key']) : null,
       adminApiKey,
+      healthCheckIntervalMs: c['health-check-interval'] * 1000,
       logLevel: c['log-level'],
     },
   };

@@ -9,8 +9,15 @@ import { ApiKeyService } from './api-keys/api-key-service.js';
 import { systemClock, type Clock } from './clock.js';
 import { DEFAULTS, type HubConfig } from './config.js';
 import { openDatabase, type Db } from './db/open-database.js';
-import { createTentacleServer } from './gateway/tentacle-server.js';
+import { EnvironmentRepository } from './environments/environment-repository.js';
+import { EnvironmentService } from './environments/environment-service.js';
+import { createTentacleGateway } from './gateway/tentacle-server.js';
 import { createApp } from './http/app.js';
+import { ConnectionRegistry } from './machines/connection-registry.js';
+import { MachineRepository } from './machines/machine-repository.js';
+import { MachineService } from './machines/machine-service.js';
+import { RegistrationService } from './machines/registration-service.js';
+import { RegistrationTokenRepository } from './machines/registration-token-repository.js';
 import { InboxWatcher } from './packages/inbox-watcher.js';
 import { PackageRepository } from './packages/package-repository.js';
 import { PackageService } from './packages/package-service.js';
@@ -60,14 +67,24 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     const orphans = packages.collectGarbage();
     if (orphans > 0) log.warn({ removed: orphans }, 'removed package files no package refers to');
 
-    const tls = await loadOrCreateTls(config.dataDir, config.tlsCertFile, config.tlsKeyFile);
-    const tentacleServer = createTentacleServer(tls, log);
-    let tentaclePort = 0;
+    const environments = new EnvironmentService(new EnvironmentRepository(db), clock);
+    const connections = new ConnectionRegistry();
+    const machineRepository = new MachineRepository(db);
+    const machines = new MachineService(machineRepository, environments, connections, clock, log);
+    const registration = new RegistrationService(new RegistrationTokenRepository(db), machineRepository, environments, apiKeys, connections, clock, log);
 
     const version = hubVersion();
+    const tls = await loadOrCreateTls(config.dataDir, config.tlsCertFile, config.tlsKeyFile);
+    const gateway = createTentacleGateway({ tls, machines, registration, connections, hubVersion: version, log });
+    const tentacleServer = gateway.server;
+    let tentaclePort = 0;
+
     const app = createApp({
       apiKeys,
       packages,
+      environments,
+      machines,
+      registration,
       log,
       version,
       hubInfo: () => ({ tentaclePort, fingerprint: tls.fingerprint }),
@@ -80,7 +97,14 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     const port = await listen(apiServer, config.port, config.host);
     closeables.push(() => closeServer(apiServer));
     tentaclePort = await listen(tentacleServer, config.tentaclePort, config.host);
-    closeables.push(() => closeServer(tentacleServer));
+    closeables.push(() => {
+      gateway.stop();
+      gateway.closeAll();
+      return closeServer(tentacleServer);
+    });
+    const healthChecks = setInterval(() => void machines.healthCheckAll(), config.healthCheckIntervalMs);
+    healthChecks.unref();
+    closeables.push(() => clearInterval(healthChecks));
 
     const inbox = new InboxWatcher(packages, { dir: config.inboxDir, overwriteMode: config.inboxOverwriteMode, settleMs: config.inboxSettleMs }, log);
     await inbox.start();

@@ -37,4 +37,49 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX packages_by_sha256 ON packages (sha256);
     `,
   },
+  {
+    version: 2,
+    name: 'environments, registration tokens and machines',
+    sql: `
+      CREATE TABLE environments (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        description TEXT NOT NULL DEFAULT '',
+        position INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      );
+
+      CREATE TABLE registration_tokens (
+        id INTEGER PRIMARY KEY,
+        token_hash BLOB NOT NULL UNIQUE,
+        environments TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT,
+        used_by_machine TEXT
+      );
+
+      CREATE TABLE machines (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        public_key TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        registered_at TEXT NOT NULL,
+        last_seen_at TEXT,
+        tentacle_version TEXT,
+        os TEXT,
+        free_disk_bytes INTEGER
+      );
+
+      CREATE TABLE machine_environments (
+        machine_id INTEGER NOT NULL REFERENCES machines (id) ON DELETE CASCADE,
+        environment_id INTEGER NOT NULL REFERENCES environments (id) ON DELETE RESTRICT,
+        PRIMARY KEY (machine_id, environment_id)
+      );
+      CREATE INDEX machine_environments_by_environment ON machine_environments (environment_id);
+    `,
+  },
 ];

@@ -1,19 +1,165 @@
 import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import {
+  CLOSE_CODES,
+  CuttleError,
+  PROTOCOL_LIMITS,
+  RegisterRequestSchema,
+  TENTACLE_CONNECT_PATH,
+  TENTACLE_REGISTER_PATH,
+  isCuttleError,
+  type ErrorBody,
+} from '@cuttle/shared';
+import { validationError } from '../http/errors.js';
+import { ERROR_STATUS } from '../http/error-status.js';
+import type { ConnectionRegistry } from '../machines/connection-registry.js';
+import { verifyConnectToken } from '../machines/connect-token.js';
+import type { MachineService } from '../machines/machine-service.js';
+import type { RegistrationService } from '../machines/registration-service.js';
 import type { TlsMaterial } from '../tls/certificate.js';
+import { WebSocketSession } from './tentacle-session.js';
+
+export interface GatewayDeps {
+  tls: TlsMaterial;
+  machines: MachineService;
+  registration: RegistrationService;
+  connections: ConnectionRegistry;
+  hubVersion: string;
+  log: Logger;
+  heartbeatIntervalMs?: number;
+}
+
+const REGISTER_BODY_LIMIT = 16 * 1024;
+
+export interface TentacleGateway {
+  server: https.Server;
+  /** Closes every tentacle connection (they will reconnect to the next hub). */
+  closeAll(): void;
+  stop(): void;
+}
 
 /**
- * The TLS listener tentacles connect to. For now it answers every request with 503
- * (the tentacle gateway is not there yet); the certificate and port are final.
+ * The TLS port tentacles talk to: registration (a JSON POST) and the websocket, whose upgrade
+ * is authenticated before any websocket exists (401 with no socket on failure).
  */
-export function createTentacleServer(tls: TlsMaterial, log: Logger): https.Server {
-  const server = https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (_req, res) => {
-    res.writeHead(503, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ error: { code: 'not-available', message: 'This hub does not accept tentacle connections yet.' } }));
-  });
-  server.on('upgrade', (_req, socket) => {
-    socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+export function createTentacleGateway(deps: GatewayDeps): TentacleGateway {
+  const { log, connections } = deps;
+  const server = https.createServer({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
+    handleRequest(req, res, deps).catch((error: unknown) => {
+      if (!isCuttleError(error)) log.error({ err: error }, 'tentacle port request failed');
+      else log.warn({ code: error.code, reason: error.message, remote: req.socket.remoteAddress }, 'tentacle registration refused');
+      if (!res.headersSent) sendJsonError(res, isCuttleError(error) ? error : new CuttleError('internal', 'An unexpected error occurred; the hub log has the details.'));
+    });
   });
   server.on('tlsClientError', (error) => log.debug({ err: error }, 'tentacle TLS handshake failed'));
-  return server;
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: PROTOCOL_LIMITS.maxControlMessageBytes, perMessageDeflate: false, clientTracking: false });
+  const sessions = new Set<WebSocketSession>();
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== TENTACLE_CONNECT_PATH) return refuseUpgrade(socket, 404, 'unknown path');
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!bearer) return refuseUpgrade(socket, 401, 'a connect token is required (Authorization: Bearer)');
+    const verdict = verifyConnectToken(bearer, (name) => deps.machines.findForConnect(name), Math.floor(Date.now() / 1000));
+    if (!verdict.ok) {
+      log.warn({ status: verdict.status, reason: verdict.reason, remote: req.socket.remoteAddress }, 'tentacle connection refused');
+      return refuseUpgrade(socket, verdict.status, verdict.reason);
+    }
+    const machine = verdict.machine;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new WebSocketSession(
+        machine.name,
+        ws,
+        deps.hubVersion,
+        {
+          onReady: (ready, hello) => {
+            const replaced = connections.add(ready);
+            replaced?.close(CLOSE_CODES.replaced, 'a newer connection of this machine replaced this one');
+            deps.machines.recordHello(machine.name, { tentacleVersion: hello.tentacleVersion, os: hello.os, freeDiskBytes: hello.freeDiskBytes });
+            log.info({ machine: machine.name, tentacleVersion: hello.tentacleVersion, replaced: replaced !== null }, 'tentacle connected');
+            const current = deps.machines.findForConnect(machine.name);
+            return { roles: current?.roles ?? machine.roles, environments: current?.environments ?? machine.environments };
+          },
+          onClosed: (closed) => {
+            sessions.delete(closed);
+            if (connections.remove(closed)) deps.machines.recordDisconnect(closed.machineName);
+          },
+        },
+        log,
+      );
+      sessions.add(session);
+    });
+  });
+
+  // One sweep for all connections: each gets a ping, and one that missed the last is dropped.
+  const heartbeat = setInterval(() => {
+    for (const session of sessions) session.heartbeat();
+  }, deps.heartbeatIntervalMs ?? PROTOCOL_LIMITS.heartbeatIntervalMs);
+  heartbeat.unref();
+
+  return {
+    server,
+    closeAll: () => {
+      for (const session of sessions) session.close(CLOSE_CODES.shuttingDown, 'the hub is shutting down');
+    },
+    stop: () => clearInterval(heartbeat),
+  };
 }
+
+async function handleRequest(req: IncomingMessage, res: ServerResponse, deps: GatewayDeps): Promise<void> {
+  const path = (req.url ?? '').split('?')[0];
+  if (path !== TENTACLE_REGISTER_PATH || req.method !== 'POST') {
+    sendJsonError(res, new CuttleError('not-found', `No route ${req.method} ${path} on the tentacle port.`));
+    return;
+  }
+  if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+    sendJsonError(res, new CuttleError('unsupported-media-type', 'Send the registration as JSON.'));
+    return;
+  }
+  const body = await readJson(req);
+  const parsed = RegisterRequestSchema.safeParse(body);
+  if (!parsed.success) throw validationError(parsed.error, 'registration');
+  const registered = deps.registration.register(parsed.data);
+  res.writeHead(201, { 'Content-Type': 'application/json' }).end(JSON.stringify(registered));
+}
+
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > REGISTER_BODY_LIMIT) {
+        reject(new CuttleError('body-too-large', `The registration body is larger than ${REGISTER_BODY_LIMIT} bytes.`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        reject(new CuttleError('invalid-json', 'The registration body is not valid JSON.'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function sendJsonError(res: ServerResponse, error: CuttleError): void {
+  const body: ErrorBody = { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
+  res.writeHead(ERROR_STATUS[error.code], { 'Content-Type': 'application/json', Connection: 'close' }).end(JSON.stringify(body));
+}
+
+function refuseUpgrade(socket: Duplex, status: 401 | 403 | 404, reason: string): void {
+  const text = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found';
+  const body = JSON.stringify({ error: { code: status === 404 ? 'not-found' : status === 403 ? 'machine-disabled' : 'unauthorized', message: reason } });
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+

@@ -2,15 +2,23 @@ import express, { Router, type Express } from 'express';
 import type { Logger } from 'pino';
 import { API_BASE, PROTOCOL_VERSION, type HubInfo } from '@cuttle/shared';
 import type { ApiKeyService } from '../api-keys/api-key-service.js';
+import type { EnvironmentService } from '../environments/environment-service.js';
+import type { MachineService } from '../machines/machine-service.js';
+import type { RegistrationService } from '../machines/registration-service.js';
 import type { PackageService } from '../packages/package-service.js';
 import { authenticate } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { apiKeysRoutes } from './routes/api-keys-routes.js';
+import { environmentsRoutes } from './routes/environments-routes.js';
+import { machinesRoutes } from './routes/machines-routes.js';
 import { packagesRoutes } from './routes/packages-routes.js';
 
 export interface AppDeps {
   apiKeys: ApiKeyService;
   packages: PackageService;
+  environments: EnvironmentService;
+  machines: MachineService;
+  registration: RegistrationService;
   log: Logger;
   version: string;
   hubInfo: () => Omit<HubInfo, 'name' | 'version' | 'protocolVersion'>;
@@ -37,6 +45,8 @@ export function createApp(deps: AppDeps): Express {
   });
   api.use(packagesRoutes(deps.packages, { maxPackageSize: deps.maxPackageSize }));
   api.use(apiKeysRoutes(deps.apiKeys, { jsonBodyLimit: deps.jsonBodyLimit }));
+  api.use(environmentsRoutes(deps.environments, { jsonBodyLimit: deps.jsonBodyLimit }));
+  api.use(machinesRoutes(deps.machines, deps.registration, { jsonBodyLimit: deps.jsonBodyLimit }));
   app.use(API_BASE, api);
 
   app.use(notFoundHandler);

@@ -1,0 +1,68 @@
+import type { Environment } from '@cuttle/shared';
+import type { Db } from '../db/open-database.js';
+
+interface EnvironmentRow {
+  id: number;
+  name: string;
+  description: string;
+  position: number;
+  created_at: string;
+}
+
+export interface EnvironmentRecord extends Environment {
+  id: number;
+}
+
+const toRecord = (row: EnvironmentRow): EnvironmentRecord => ({
+  id: row.id,
+  name: row.name,
+  description: row.description,
+  position: row.position,
+  createdAt: row.created_at,
+});
+
+export class EnvironmentRepository {
+  constructor(private readonly db: Db) {}
+
+  /** In deployment order. */
+  list(): EnvironmentRecord[] {
+    return (this.db.prepare('SELECT * FROM environments ORDER BY position, id').all() as EnvironmentRow[]).map(toRecord);
+  }
+
+  findByName(name: string): EnvironmentRecord | null {
+    const row = this.db.prepare('SELECT * FROM environments WHERE name = ?').get(name) as EnvironmentRow | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  /** Inserts; returns null when the name is taken. */
+  insert(name: string, description: string, createdAt: string): EnvironmentRecord | null {
+    const position = (this.db.prepare('SELECT COUNT(*) AS n FROM environments').get() as { n: number }).n;
+    const result = this.db
+      .prepare('INSERT INTO environments (name, description, position, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING')
+      .run(name, description, position, createdAt);
+    return result.changes === 1 ? this.findByName(name) : null;
+  }
+
+  update(id: number, fields: { name?: string; description?: string }): void {
+    if (fields.name !== undefined) this.db.prepare('UPDATE environments SET name = ? WHERE id = ?').run(fields.name, id);
+    if (fields.description !== undefined) this.db.prepare('UPDATE environments SET description = ? WHERE id = ?').run(fields.description, id);
+  }
+
+  /** Rewrites positions 0..n-1 in the given order of ids. */
+  reorder(ids: number[]): void {
+    const set = this.db.prepare('UPDATE environments SET position = ? WHERE id = ?');
+    ids.forEach((id, position) => set.run(position, id));
+  }
+
+  delete(id: number): void {
+    this.db.prepare('DELETE FROM environments WHERE id = ?').run(id);
+  }
+
+  machineCount(id: number): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM machine_environments WHERE environment_id = ?').get(id) as { n: number }).n;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+}

@@ -1,0 +1,81 @@
+import { CuttleError, type CreateEnvironmentRequest, type Environment, type UpdateEnvironmentRequest } from '@cuttle/shared';
+import type { Clock } from '../clock.js';
+import type { EnvironmentRecord, EnvironmentRepository } from './environment-repository.js';
+
+const toEnvironment = ({ name, description, position, createdAt }: EnvironmentRecord): Environment => ({ name, description, position, createdAt });
+
+export class EnvironmentService {
+  constructor(
+    private readonly repo: EnvironmentRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  list(): Environment[] {
+    return this.repo.list().map(toEnvironment);
+  }
+
+  get(name: string): Environment {
+    return toEnvironment(this.require(name));
+  }
+
+  create(request: CreateEnvironmentRequest): Environment {
+    return this.repo.transaction(() => {
+      const created = this.repo.insert(request.name, request.description ?? '', this.clock().toISOString());
+      if (!created) throw new CuttleError('environment-exists', `An environment named "${request.name}" already exists.`, { name: request.name });
+      if (request.position !== undefined) this.move(created.id, request.position);
+      return this.get(created.name);
+    });
+  }
+
+  update(name: string, request: UpdateEnvironmentRequest): Environment {
+    return this.repo.transaction(() => {
+      const current = this.require(name);
+      if (request.name !== undefined && request.name.toLowerCase() !== current.name.toLowerCase() && this.repo.findByName(request.name)) {
+        throw new CuttleError('environment-exists', `An environment named "${request.name}" already exists.`, { name: request.name });
+      }
+      this.repo.update(current.id, { name: request.name, description: request.description });
+      if (request.position !== undefined) this.move(current.id, request.position);
+      return this.get(request.name ?? current.name);
+    });
+  }
+
+  remove(name: string): void {
+    this.repo.transaction(() => {
+      const current = this.require(name);
+      const machines = this.repo.machineCount(current.id);
+      if (machines > 0) {
+        throw new CuttleError('environment-in-use', `${machines} machine(s) are in environment "${current.name}"; move or remove them first.`, {
+          name: current.name,
+          machines,
+        });
+      }
+      this.repo.delete(current.id);
+      this.repo.reorder(this.repo.list().map((e) => e.id));
+    });
+  }
+
+  /** Resolves names (case-insensitively) to records; unknown names are one error naming them all. */
+  resolve(names: string[]): EnvironmentRecord[] {
+    const found = names.map((name) => ({ name, record: this.repo.findByName(name) }));
+    const unknown = found.filter((f) => !f.record).map((f) => f.name);
+    if (unknown.length > 0) {
+      throw new CuttleError('unknown-environment', `No environment is named ${unknown.map((n) => `"${n}"`).join(', ')}; create it first (cuttle env create).`, {
+        environments: unknown,
+      });
+    }
+    const records = found.map((f) => f.record as EnvironmentRecord);
+    return records.filter((r, i) => records.findIndex((o) => o.id === r.id) === i);
+  }
+
+  private require(name: string): EnvironmentRecord {
+    const record = this.repo.findByName(name);
+    if (!record) throw new CuttleError('environment-not-found', `No environment is named "${name}".`, { name });
+    return record;
+  }
+
+  private move(id: number, position: number): void {
+    const ids = this.repo.list().map((e) => e.id).filter((other) => other !== id);
+    ids.splice(Math.min(position, ids.length), 0, id);
+    this.repo.reorder(ids);
+  }
+}
