@@ -18,7 +18,8 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
  */
 export const CLI_ERROR_CODES = {
   usage: 'The command line is wrong: an unknown option, a missing argument or value.',
-  'invalid-option': 'An option has a value the CLI does not accept (hub URL, scope, timeout, API key name).',
+  'invalid-option':
+    'An option or argument has a value the CLI does not accept (hub URL, scope, timeout, a name of an API key, environment, role or machine, a position or lifetime).',
   'file-not-found': 'A local file or folder named on the command line does not exist.',
   'invalid-path': 'A local path is of the wrong kind (a folder where a file is needed, or the reverse).',
   'unsafe-symlink': 'pack: a symlink points outside the folder being packed (or is absolute).',

@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { addGlobalOptions, type CommandContext, type CommandDefinition, type Invoke } from './command-kit.js';
 import { apiKeyCommand } from './commands/api-key.js';
+import { envCommand } from './commands/env.js';
+import { machineCommand } from './commands/machine.js';
+import { machinesCommand } from './commands/machines.js';
 import { packCommand } from './commands/pack.js';
 import { packagesCommand } from './commands/packages.js';
 import { pushCommand } from './commands/push.js';
@@ -8,7 +11,15 @@ import { resolveGlobalOptions, type Io, type RawGlobalOptions } from './context.
 import { HubClient } from './hub-client.js';
 
 /** Every command of `cuttle`, in the order `--help` lists them. */
-export const COMMANDS: readonly CommandDefinition[] = [packCommand, pushCommand, packagesCommand, apiKeyCommand];
+export const COMMANDS: readonly CommandDefinition[] = [
+  packCommand,
+  pushCommand,
+  packagesCommand,
+  envCommand,
+  machinesCommand,
+  machineCommand,
+  apiKeyCommand,
+];
 
 export interface ProgramOptions {
   io: Io;
@@ -28,7 +39,7 @@ function forEachCommand(command: Command, visit: (command: Command) => void): vo
 export function buildProgram(options: ProgramOptions): Command {
   const { io } = options;
   const program = new Command('cuttle')
-    .description('Cuttle command-line client: pack, push and list packages, manage API keys.')
+    .description('Cuttle command-line client: pack, push and list packages; manage environments, machines and API keys.')
     .version(options.version, '-V, --version', 'print the version of cuttle')
     .enablePositionalOptions()
     .exitOverride()
@@ -45,7 +56,9 @@ export function buildProgram(options: ProgramOptions): Command {
         '\nExamples:\n' +
         '  $ cuttle pack ./publish --id Acme.Web --version 1.4.0\n' +
         '  $ CUTTLE_HUB=http://hub:8080 CUTTLE_API_KEY=... cuttle push Acme.Web.1.4.0.zip\n' +
-        '  $ cuttle packages --id Acme.Web --json\n',
+        '  $ cuttle packages --id Acme.Web --json\n' +
+        '  $ cuttle machine token --environment Test --role web-server\n' +
+        '  $ cuttle machines --environment Production\n',
     );
 
   const invoke: Invoke = async (command, body) => {

@@ -12,6 +12,8 @@ export interface Io {
   cwd: string;
   /** Milliseconds, monotonic enough for rates and throttling. */
   now(): number;
+  /** Milliseconds since the epoch (the wall clock), for "last seen 12 s ago". */
+  wallClock(): number;
 }
 
 export interface TextSink {

@@ -6,19 +6,43 @@ import type { z } from 'zod';
 import {
   ApiKeyListSchema,
   CreatedApiKeySchema,
+  EnvironmentListSchema,
+  EnvironmentSchema,
   ErrorBodySchema,
+  HealthCheckResultSchema,
+  HubInfoSchema,
+  MachineListSchema,
+  MachineSchema,
   PackageInfoSchema,
   PackageListSchema,
+  RegistrationTokenSchema,
   type ApiKeyInfo,
   type CreateApiKeyRequest,
+  type CreateEnvironmentRequest,
+  type CreateRegistrationTokenRequest,
   type CreatedApiKey,
+  type Environment,
+  type HealthCheckResult,
+  type HubInfo,
+  type Machine,
+  type MachineStatus,
   type OverwriteMode,
   type PackageInfo,
+  type RegistrationToken,
+  type UpdateEnvironmentRequest,
+  type UpdateMachineRequest,
 } from '@cuttle/shared';
 import { CliError, EXIT, badResponse, exitCodeForStatus } from './cli-error.js';
 import { apiUrl, sendFile, sendJson, type HubResponse, type TransportOptions } from './hub-transport.js';
 
 export type HubClientOptions = TransportOptions;
+
+/** Filters of `GET /api/v1/machines`; absent ones are not sent. */
+export interface MachineFilter {
+  environment?: string;
+  role?: string;
+  status?: MachineStatus;
+}
 
 export interface UploadRequest {
   filePath: string;
@@ -41,6 +65,11 @@ export interface UploadResult {
 /** The CLI's only way to talk to the hub: every answer is checked against the shared schemas. */
 export class HubClient {
   constructor(private readonly options: HubClientOptions) {}
+
+  /** The hub's API URL (`--hub`), for hints that name the hub's host. */
+  get hubUrl(): URL {
+    return this.options.hubUrl;
+  }
 
   async listPackages(id?: string): Promise<PackageInfo[]> {
     const response = await sendJson(this.options, 'GET', apiUrl(this.options.hubUrl, '/packages', { id }));
@@ -99,6 +128,66 @@ export class HubClient {
     this.expect(response, [200, 204]);
   }
 
+  /** `GET /api/v1/hub`: version, protocol, tentacle port and certificate fingerprint. */
+  async hubInfo(): Promise<HubInfo> {
+    const response = await sendJson(this.options, 'GET', apiUrl(this.options.hubUrl, '/hub'));
+    return parseAnswer(this.expect(response, [200]), HubInfoSchema, 'hub info');
+  }
+
+  async createEnvironment(body: CreateEnvironmentRequest): Promise<Environment> {
+    const response = await sendJson(this.options, 'POST', apiUrl(this.options.hubUrl, '/environments'), body);
+    return parseAnswer(this.expect(response, [201]), EnvironmentSchema, 'created environment');
+  }
+
+  /** In deployment order, as the hub keeps them. */
+  async listEnvironments(): Promise<Environment[]> {
+    const response = await sendJson(this.options, 'GET', apiUrl(this.options.hubUrl, '/environments'));
+    return parseAnswer(this.expect(response, [200]), EnvironmentListSchema, 'environment list').items;
+  }
+
+  async updateEnvironment(name: string, body: UpdateEnvironmentRequest): Promise<Environment> {
+    const response = await sendJson(this.options, 'PATCH', apiUrl(this.options.hubUrl, `/environments/${encodeURIComponent(name)}`), body);
+    return parseAnswer(this.expect(response, [200]), EnvironmentSchema, 'environment');
+  }
+
+  async deleteEnvironment(name: string): Promise<void> {
+    const response = await sendJson(this.options, 'DELETE', apiUrl(this.options.hubUrl, `/environments/${encodeURIComponent(name)}`));
+    this.expect(response, [200, 204]);
+  }
+
+  async createRegistrationToken(body: CreateRegistrationTokenRequest): Promise<RegistrationToken> {
+    const response = await sendJson(this.options, 'POST', apiUrl(this.options.hubUrl, '/registration-tokens'), body);
+    return parseAnswer(this.expect(response, [201]), RegistrationTokenSchema, 'registration token');
+  }
+
+  async listMachines(filter: MachineFilter = {}): Promise<Machine[]> {
+    const url = apiUrl(this.options.hubUrl, '/machines', { environment: filter.environment, role: filter.role, status: filter.status });
+    const response = await sendJson(this.options, 'GET', url);
+    return parseAnswer(this.expect(response, [200]), MachineListSchema, 'machine list').items;
+  }
+
+  async getMachine(name: string): Promise<Machine> {
+    const response = await sendJson(this.options, 'GET', machineUrl(this.options.hubUrl, name));
+    return parseAnswer(this.expect(response, [200]), MachineSchema, 'machine');
+  }
+
+  async updateMachine(name: string, body: UpdateMachineRequest): Promise<Machine> {
+    const response = await sendJson(this.options, 'PATCH', machineUrl(this.options.hubUrl, name), body);
+    return parseAnswer(this.expect(response, [200]), MachineSchema, 'machine');
+  }
+
+  /** Revokes the machine: the hub closes its live connection and its key stops working. */
+  async deleteMachine(name: string): Promise<void> {
+    const response = await sendJson(this.options, 'DELETE', machineUrl(this.options.hubUrl, name));
+    this.expect(response, [200, 204]);
+  }
+
+  /** A round trip to the tentacle; 409 `machine-offline` and 504 `health-check-timeout` are errors. */
+  async healthCheckMachine(name: string): Promise<HealthCheckResult> {
+    const response = await sendJson(this.options, 'POST', machineUrl(this.options.hubUrl, name, '/health-check'));
+    return parseAnswer(this.expect(response, [200]), HealthCheckResultSchema, 'health check');
+  }
+
   /** Passes an expected status through; turns an error status into the hub's error. */
   private expect(response: HubResponse, statuses: readonly number[]): HubResponse {
     if (statuses.includes(response.status)) return response;
@@ -109,6 +198,10 @@ export class HubClient {
       status: response.status,
     });
   }
+}
+
+function machineUrl(hubUrl: URL, name: string, suffix = ''): URL {
+  return apiUrl(hubUrl, `/machines/${encodeURIComponent(name)}${suffix}`);
 }
 
 async function sha256OfFile(path: string): Promise<string> {

@@ -19,6 +19,7 @@ function processIo(): Io {
     env: process.env,
     cwd: process.cwd(),
     now: () => performance.now(),
+    wallClock: () => Date.now(),
   };
 }
 

@@ -63,3 +63,46 @@ export function formatTimestamp(iso: string | null): string {
   if (Number.isNaN(date.getTime())) return iso;
   return `${date.toISOString().slice(0, 19).replace('T', ' ')}Z`;
 }
+
+/** How long ago `iso` was, for tables: "12 s ago", "5 min ago", "3 h ago", "4 d ago"; "never" for null. */
+export function formatAgo(iso: string | null, nowMs: number): string {
+  if (iso === null) return 'never';
+  const then = new Date(iso).getTime();
+  if (Number.isNaN(then)) return iso;
+  const seconds = Math.floor((nowMs - then) / 1000);
+  // A hub clock slightly ahead of ours is not worth a negative age.
+  if (seconds <= 0) return 'just now';
+  if (seconds < 60) return `${seconds} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86_400)} d ago`;
+}
+
+/** "3 h 12 min", "45 s": a duration in its two largest units. */
+export function formatDuration(totalSeconds: number): string {
+  const seconds = Math.max(0, Math.floor(totalSeconds));
+  const parts: [number, string][] = [
+    [Math.floor(seconds / 86_400), 'd'],
+    [Math.floor((seconds % 86_400) / 3600), 'h'],
+    [Math.floor((seconds % 3600) / 60), 'min'],
+    [seconds % 60, 's'],
+  ];
+  const first = parts.findIndex(([value]) => value > 0);
+  if (first === -1) return '0 s';
+  return parts
+    .slice(first, first + 2)
+    .filter(([value]) => value > 0)
+    .map(([value, unit]) => `${value} ${unit}`)
+    .join(' ');
+}
+
+/** Names joined for humans; "-" for none. */
+export function formatNames(names: readonly string[]): string {
+  return names.length === 0 ? '-' : names.join(', ');
+}
+
+/** `label:  value` lines with the values aligned, for `show` commands. */
+export function renderFields(fields: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...fields.map(([label]) => label.length)) + 1;
+  return fields.map(([label, value]) => `${`${label}:`.padEnd(width)}  ${value}`.trimEnd()).join('\n');
+}

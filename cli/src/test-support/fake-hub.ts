@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { PackageInfo } from '@cuttle/shared';
+import type { Environment, HubInfo, Machine, PackageInfo } from '@cuttle/shared';
 
 /** What the fake hub saw of one request (the body only as size and hash: uploads can be big). */
 export interface RecordedRequest {
@@ -98,3 +98,33 @@ export const acceptUpload: FakeHandler = async (req, res, recorded) => {
   const match = /^(.*?)\.(\d+\.\d+\.\d+.*)\.zip$/.exec(fileName);
   sendJson(res, 201, packageInfo({ id: match?.[1] ?? 'x', version: match?.[2] ?? '0.0.0', sha256, size }));
 };
+
+/** 204 No Content, as the hub answers a DELETE. */
+export function sendNoContent(res: ServerResponse): void {
+  res.writeHead(204);
+  res.end();
+}
+
+export function environment(overrides: Partial<Environment> = {}): Environment {
+  return { name: 'Test', description: '', position: 0, createdAt: '2025-01-31T14:05:09.000Z', ...overrides };
+}
+
+export function machine(overrides: Partial<Machine> = {}): Machine {
+  return {
+    name: 'web-01',
+    roles: ['web-server'],
+    environments: ['Test'],
+    status: 'online',
+    disabled: false,
+    registeredAt: '2025-01-30T10:00:00.000Z',
+    lastSeenAt: '2025-01-31T14:05:09.000Z',
+    tentacleVersion: '0.1.0',
+    os: { platform: 'linux', release: '6.1.0', arch: 'x64', hostname: 'web-01.internal' },
+    freeDiskBytes: 12 * 1024 ** 3,
+    ...overrides,
+  };
+}
+
+export function hubInfo(overrides: Partial<HubInfo> = {}): HubInfo {
+  return { name: 'cuttle-hub', version: '0.1.0', protocolVersion: 1, tentaclePort: 10943, fingerprint: `sha256:${Array(32).fill('AB').join(':')}`, ...overrides };
+}

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { describeError, type ErrorReport } from '../cli-error.js';
 import type { CommandContext } from '../command-kit.js';
 import { resolveGlobalOptions, type Io, type RawGlobalOptions } from '../context.js';
 import { HubClient } from '../hub-client.js';
@@ -13,7 +14,7 @@ export interface TestIo {
   jsonLines(): unknown[];
 }
 
-export function createTestIo(options: { cwd: string; tty?: boolean; columns?: number; now?: () => number; env?: Record<string, string> }): TestIo {
+export function createTestIo(options: { cwd: string; tty?: boolean; columns?: number; now?: () => number; wallClock?: () => number; env?: Record<string, string> }): TestIo {
   let out = '';
   let err = '';
   const io: Io = {
@@ -24,6 +25,7 @@ export function createTestIo(options: { cwd: string; tty?: boolean; columns?: nu
     env: options.env ?? {},
     cwd: options.cwd,
     now: options.now ?? (() => performance.now()),
+    wallClock: options.wallClock ?? (() => Date.now()),
   };
   return {
     io,
@@ -56,4 +58,14 @@ export function testContext(io: Io, options: { json?: boolean; hub?: string; api
 export async function tempDir(prefix = 'cuttle-cli-test-'): Promise<{ dir: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** What a rejected command would report (code, message, exit code); fails when it succeeds. */
+export async function failure(promise: Promise<unknown>): Promise<ErrorReport> {
+  try {
+    await promise;
+  } catch (error) {
+    return describeError(error);
+  }
+  throw new Error('expected a failure');
 }
