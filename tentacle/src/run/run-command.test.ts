@@ -1,0 +1,94 @@
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION, TentacleHelloSchema } from '@cuttle/shared';
+import { CREDENTIALS_REFUSED } from '../net/network-failure.js';
+import { FakeHub } from '../test-support/fake-hub.js';
+import { TempDirs } from '../test-support/temp-dir.js';
+import { assertBuilt, runTentacle, TentacleProcess } from '../test-support/tentacle-process.js';
+import { waitFor } from '../test-support/wait.js';
+
+const temp = new TempDirs();
+const hubs: FakeHub[] = [];
+const processes: TentacleProcess[] = [];
+
+beforeAll(() => assertBuilt());
+afterEach(async () => {
+  await Promise.all(processes.splice(0).map((p) => p.stop()));
+  await Promise.all(hubs.splice(0).map((hub) => hub.stop()));
+});
+afterAll(() => temp.cleanup());
+
+async function registeredHome(hub: FakeHub, name = 'app-01'): Promise<string> {
+  const home = path.join(await temp.make(), 'home');
+  const result = await runTentacle(['register', '--hub', hub.url, '--token', 'secret-registration-token', '--name', name, '--roles', 'web', '--environments', 'Test', '--home', home, '--hub-fingerprint', hub.fingerprint]);
+  expect(result.exitInfo.code, result.stderr).toBe(0);
+  return home;
+}
+
+function startRun(home: string): TentacleProcess {
+  const proc = new TentacleProcess(['run', '--home', home]);
+  processes.push(proc);
+  return proc;
+}
+
+describe('cuttle-tentacle run', () => {
+  it('connects, says hello, answers a health check, and exits 0 promptly on SIGTERM', async () => {
+    const hub = await FakeHub.start();
+    hubs.push(hub);
+    const home = await registeredHome(hub);
+    const proc = startRun(home);
+    const socket = await hub.waitForConnection(0, 10_000);
+    expect(socket.header.alg).toBe('ES256');
+    expect(socket.claims).toMatchObject({ iss: 'app-01', sub: 'app-01', aud: 'cuttle-hub' });
+    const hello = TentacleHelloSchema.parse(socket.messages[0] ?? (await socket.nextMessage('hello')));
+    expect(hello).toMatchObject({ protocolVersion: PROTOCOL_VERSION, tentacleVersion: '0.1.0' });
+    await proc.waitForLog('connected to the hub');
+
+    socket.send({ type: 'health-check', id: 'hc-42' });
+    expect((await socket.nextMessage('health-report')).id).toBe('hc-42');
+
+    const started = Date.now();
+    process.kill(proc.pid, 'SIGTERM');
+    const exit = await proc.exit();
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect((await socket.closed()).code).toBe(1000);
+
+    const lines = proc.logLines();
+    expect(proc.stderr.trim().split('\n')).toHaveLength(lines.length); // every stderr line is JSON
+    for (const line of lines) {
+      expect(typeof line.time).toBe('string');
+      expect(['debug', 'info', 'warn', 'error']).toContain(line.level);
+      expect(typeof line.msg).toBe('string');
+    }
+    expect(proc.stderr).not.toMatch(/eyJ[A-Za-z0-9_-]+\.eyJ/); // no JWT
+    expect(proc.stderr).not.toContain('PRIVATE KEY');
+    expect(proc.stderr).not.toContain('secret-registration-token');
+  });
+
+  it('says so when the hub refuses its credentials, keeps retrying, and still stops on SIGINT', async () => {
+    const hub = await FakeHub.start();
+    hubs.push(hub);
+    const home = await registeredHome(hub);
+    hub.publicKeys.clear(); // as if revoked
+    const proc = startRun(home);
+    await waitFor(() => proc.logLines().some((l) => l.msg === 'cannot connect to the hub' && String(l.reason).includes(CREDENTIALS_REFUSED)), 10_000);
+    expect(hub.upgrades[0]).toMatchObject({ accepted: false });
+    process.kill(proc.pid, 'SIGINT');
+    expect(await proc.exit()).toEqual({ code: 0, signal: null });
+  });
+
+  it('exits 2 with a clear message when the home holds no registration', async () => {
+    const home = await temp.make();
+    const result = await runTentacle(['run', '--home', home]);
+    expect(result.exitInfo.code).toBe(2);
+    expect(result.stderr).toContain('this tentacle is not registered');
+    expect(result.stderr).toContain('(not-registered)');
+  });
+
+  it('exits 2 without --home', async () => {
+    const result = await runTentacle(['run']);
+    expect(result.exitInfo.code).toBe(2);
+    expect(result.stderr).toContain('--home');
+  });
+});
