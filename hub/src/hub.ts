@@ -97,10 +97,9 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     const port = await listen(apiServer, config.port, config.host);
     closeables.push(() => closeServer(apiServer));
     tentaclePort = await listen(tentacleServer, config.tentaclePort, config.host);
-    closeables.push(() => {
+    closeables.push(async () => {
       gateway.stop();
-      gateway.closeAll();
-      return closeServer(tentacleServer);
+      await Promise.all([gateway.closeAll(), closeServer(tentacleServer)]);
     });
     const healthChecks = setInterval(() => void machines.healthCheckAll(), config.healthCheckIntervalMs);
     healthChecks.unref();

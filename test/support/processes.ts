@@ -40,6 +40,8 @@ export interface StartHubOptions {
   args?: string[];
   env?: Record<string, string>;
   adminKey?: string | null;
+  /** Fixed ports (for a restart on the same ports); default 0 for both. */
+  ports?: { port: number; tentaclePort: number };
 }
 
 /** Starts the built cuttle-hub on loopback, ports 0, and waits for its ready line. */
@@ -50,7 +52,12 @@ export async function startHubProcess(options: StartHubOptions): Promise<HubProc
   else delete env.CUTTLE_ADMIN_API_KEY;
   const child = spawn(
     process.execPath,
-    [HUB_BIN, '--data', options.dataDir, '--host', '127.0.0.1', '--port', '0', '--tentacle-port', '0', ...(options.args ?? [])],
+    [
+      HUB_BIN,
+      ...['--data', options.dataDir, '--host', '127.0.0.1'],
+      ...['--port', String(options.ports?.port ?? 0), '--tentacle-port', String(options.ports?.tentaclePort ?? 0)],
+      ...(options.args ?? []),
+    ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -125,4 +132,38 @@ export async function waitFor<T>(check: () => Promise<T | undefined> | T | undef
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+export interface TentacleProcess {
+  child: ChildProcess;
+  stderr: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+}
+
+/** Runs the built cuttle-tentacle (register: to completion; run: in the background). */
+export function runTentacle(args: string[]): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TENTACLE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export function startTentacle(home: string): TentacleProcess {
+  const child = spawn(process.execPath, [TENTACLE_BIN, 'run', '--home', home], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    stderr: () => stderr,
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
 }

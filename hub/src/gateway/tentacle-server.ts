@@ -36,8 +36,8 @@ const REGISTER_BODY_LIMIT = 16 * 1024;
 
 export interface TentacleGateway {
   server: https.Server;
-  /** Closes every tentacle connection (they will reconnect to the next hub). */
-  closeAll(): void;
+  /** Closes every tentacle connection (they will reconnect to the next hub); resolves once all are closed. */
+  closeAll(): Promise<void>;
   stop(): void;
 }
 
@@ -58,6 +58,7 @@ export function createTentacleGateway(deps: GatewayDeps): TentacleGateway {
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: PROTOCOL_LIMITS.maxControlMessageBytes, perMessageDeflate: false, clientTracking: false });
   const sessions = new Set<WebSocketSession>();
+  let allClosed: (() => void) | null = null;
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
@@ -88,6 +89,7 @@ export function createTentacleGateway(deps: GatewayDeps): TentacleGateway {
           onClosed: (closed) => {
             sessions.delete(closed);
             if (connections.remove(closed)) deps.machines.recordDisconnect(closed.machineName);
+            if (sessions.size === 0) allClosed?.();
           },
         },
         log,
@@ -104,9 +106,12 @@ export function createTentacleGateway(deps: GatewayDeps): TentacleGateway {
 
   return {
     server,
-    closeAll: () => {
-      for (const session of sessions) session.close(CLOSE_CODES.shuttingDown, 'the hub is shutting down');
-    },
+    closeAll: () =>
+      new Promise<void>((resolve) => {
+        if (sessions.size === 0) return resolve();
+        allClosed = resolve;
+        for (const session of sessions) session.close(CLOSE_CODES.shuttingDown, 'the hub is shutting down');
+      }),
     stop: () => clearInterval(heartbeat),
   };
 }
