@@ -3,14 +3,14 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { CuttleError, isCuttleError, type ErrorBody } from '@cuttle/shared';
 import { ERROR_STATUS } from './error-status.js';
+import { lingerIfBodyUnread } from './early-answer.js';
 
 export function sendError(req: Request, res: Response, error: CuttleError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  // A body the client is still sending (an upload refused early) is not read: close the connection.
-  if (!req.complete) res.setHeader('Connection', 'close');
+  lingerIfBodyUnread(req, res);
   const body: ErrorBody = { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
   res.status(ERROR_STATUS[error.code]).json(body);
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { CuttleError, OverwriteModeSchema, type OverwriteMode } from '@cuttle/shared';
 import type { PackageService } from '../../packages/package-service.js';
 import { principalName, requireScope } from '../auth.js';
+import { lingerIfBodyUnread } from '../early-answer.js';
 import { parseWith } from '../errors.js';
 
 const ListQuerySchema = z.object({ id: z.string().optional() });
@@ -92,8 +93,8 @@ export function packagesRoutes(packages: PackageService, options: { maxPackageSi
       throw new CuttleError('unsupported-media-type', `Upload the zip as application/zip, application/octet-stream or multipart/form-data, not ${req.headers['content-type']}.`);
     }
     const result = await packages.ingest(source, { fileName, overwriteMode, uploadedBy, expectedSize });
-    // IgnoreIfExists answers without reading the body: do not wait for the rest of it
-    if (!req.complete) res.setHeader('Connection', 'close');
+    // IgnoreIfExists answers without reading the body
+    lingerIfBodyUnread(req, res);
     res.status(result.created ? 201 : 200).json(result.package);
   });
 
