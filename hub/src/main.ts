@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseHubArgs, USAGE } from './config.js';
-import { startHub } from './hub.js';
+import { startHub, type RunningHub } from './hub.js';
 import { createLogger } from './logger.js';
 import { hubVersion } from './version.js';
 
@@ -21,31 +21,18 @@ async function main(): Promise<void> {
   }
   const { config } = parsed;
   const log = createLogger(config.logLevel);
-  let hub;
-  try {
-    hub = await startHub(config, { log });
-  } catch (error) {
-    log.fatal({ err: error }, 'hub failed to start');
-    process.stderr.write(`cuttle-hub: failed to start: ${(error as Error).message}\n`);
-    log.flush();
-    process.exitCode = 1;
-    return;
-  }
-  if (hub.generatedAdminKey) {
-    // Shown once, on stderr (stdout carries only the ready line). It is stored hashed.
-    process.stderr.write(
-      `\n  A new admin API key was generated. It is shown only this once; keep it safe:\n\n    ${hub.generatedAdminKey}\n\n  API: http://${displayHost(config.host)}:${hub.port}/api/v1\n\n`,
-    );
-  }
-  log.info({ port: hub.port, tentaclePort: hub.tentaclePort, data: config.dataDir, inbox: config.inboxDir }, 'hub ready');
-  process.stdout.write(`${JSON.stringify({ event: 'ready', port: hub.port, tentaclePort: hub.tentaclePort, fingerprint: hub.fingerprint })}\n`);
 
-  let stopping = false;
+  // Signal handlers go in before anything starts, so a signal at any moment stops cleanly.
+  let hub: RunningHub | null = null;
+  let stopRequested: string | null = null;
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (stopRequested && hub === null) return;
+    stopRequested = signal;
+    if (hub === null) return; // startup finishes first, then stops
+    const running = hub;
+    hub = null;
     log.info({ signal }, 'stopping');
-    hub
+    running
       .close()
       .then(() => {
         log.info('stopped');
@@ -60,6 +47,26 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  try {
+    hub = await startHub(config, { log });
+  } catch (error) {
+    log.fatal({ err: error }, 'hub failed to start');
+    process.stderr.write(`cuttle-hub: failed to start: ${(error as Error).message}\n`);
+    log.flush();
+    process.exitCode = 1;
+    setTimeout(() => process.exit(), 50).unref();
+    return;
+  }
+  if (hub.generatedAdminKey) {
+    // Shown once, on stderr (stdout carries only the ready line). It is stored hashed.
+    process.stderr.write(
+      `\n  A new admin API key was generated. It is shown only this once; keep it safe:\n\n    ${hub.generatedAdminKey}\n\n  API: http://${displayHost(config.host)}:${hub.port}/api/v1\n\n`,
+    );
+  }
+  log.info({ port: hub.port, tentaclePort: hub.tentaclePort, data: config.dataDir, inbox: config.inboxDir }, 'hub ready');
+  process.stdout.write(`${JSON.stringify({ event: 'ready', port: hub.port, tentaclePort: hub.tentaclePort, fingerprint: hub.fingerprint })}\n`);
+  if (stopRequested) stop(stopRequested);
 }
 
 function displayHost(host: string): string {
