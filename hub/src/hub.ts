@@ -22,6 +22,8 @@ import { InboxWatcher } from './packages/inbox-watcher.js';
 import { PackageRepository } from './packages/package-repository.js';
 import { PackageService } from './packages/package-service.js';
 import { PackageStore } from './packages/package-store.js';
+import { ProjectRepository } from './projects/project-repository.js';
+import { ProjectService } from './projects/project-service.js';
 import { loadOrCreateTls } from './tls/certificate.js';
 import { hubVersion } from './version.js';
 
@@ -50,6 +52,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     const apiKeys = new ApiKeyService(new ApiKeyRepository(db), clock);
     const seeded = apiKeys.seedAdminKey(config.adminApiKey);
 
+    const projectRepository = new ProjectRepository(db);
     const store = new PackageStore(path.join(config.dataDir, 'packages'), path.join(config.dataDir, 'tmp'));
     store.init();
     const packages = new PackageService(
@@ -63,7 +66,9 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       },
       clock,
       log,
+      (id, version) => projectRepository.isPackageUsed(id, version),
     );
+    const projects = new ProjectService(projectRepository, packages, clock, log);
     const orphans = packages.collectGarbage();
     if (orphans > 0) log.warn({ removed: orphans }, 'removed package files no package refers to');
 
@@ -85,6 +90,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       environments,
       machines,
       registration,
+      projects,
       log,
       version,
       hubInfo: () => ({ tentaclePort, fingerprint: tls.fingerprint }),

@@ -51,6 +51,11 @@ export const ERROR_CODES = {
   'machine-offline': 'The machine has no live connection to the hub.',
   'machine-disabled': 'The machine is disabled.',
   'health-check-timeout': 'The tentacle did not answer the health check in time.',
+  // projects and releases
+  'project-not-found': 'No project has that name.',
+  'release-exists': 'The project has a release with that version already.',
+  'release-not-found': 'The project has no release with that version.',
+  'unknown-package': 'A package or package version the release names does not exist.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -82,4 +82,38 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX machine_environments_by_environment ON machine_environments (environment_id);
     `,
   },
+  {
+    version: 3,
+    name: 'projects and releases',
+    sql: `
+      CREATE TABLE projects (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        definition TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+
+      CREATE TABLE releases (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+        version TEXT NOT NULL,
+        notes TEXT,
+        steps TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT,
+        UNIQUE (project_id, version)
+      );
+
+      CREATE TABLE release_packages (
+        release_id INTEGER NOT NULL REFERENCES releases (id) ON DELETE CASCADE,
+        package_id TEXT NOT NULL COLLATE NOCASE,
+        version TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        PRIMARY KEY (release_id, package_id)
+      );
+      CREATE INDEX release_packages_by_package ON release_packages (package_id, version);
+    `,
+  },
 ];

@@ -6,11 +6,13 @@ import type { EnvironmentService } from '../environments/environment-service.js'
 import type { MachineService } from '../machines/machine-service.js';
 import type { RegistrationService } from '../machines/registration-service.js';
 import type { PackageService } from '../packages/package-service.js';
+import type { ProjectService } from '../projects/project-service.js';
 import { authenticate } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { apiKeysRoutes } from './routes/api-keys-routes.js';
 import { environmentsRoutes } from './routes/environments-routes.js';
 import { machinesRoutes } from './routes/machines-routes.js';
+import { projectsRoutes } from './routes/projects-routes.js';
 import { packagesRoutes } from './routes/packages-routes.js';
 
 export interface AppDeps {
@@ -19,6 +21,7 @@ export interface AppDeps {
   environments: EnvironmentService;
   machines: MachineService;
   registration: RegistrationService;
+  projects: ProjectService;
   log: Logger;
   version: string;
   hubInfo: () => Omit<HubInfo, 'name' | 'version' | 'protocolVersion'>;
@@ -47,6 +50,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(apiKeysRoutes(deps.apiKeys, { jsonBodyLimit: deps.jsonBodyLimit }));
   api.use(environmentsRoutes(deps.environments, { jsonBodyLimit: deps.jsonBodyLimit }));
   api.use(machinesRoutes(deps.machines, deps.registration, { jsonBodyLimit: deps.jsonBodyLimit }));
+  api.use(projectsRoutes(deps.projects, { jsonBodyLimit: deps.jsonBodyLimit }));
   app.use(API_BASE, api);
 
   app.use(notFoundHandler);

@@ -44,4 +44,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   'machine-offline': 409,
   'machine-disabled': 403,
   'health-check-timeout': 504,
+  'project-not-found': 404,
+  'release-exists': 409,
+  'release-not-found': 404,
+  'unknown-package': 400,
 };
