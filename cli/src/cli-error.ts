@@ -1,16 +1,4 @@
-import { isCuttleError } from '@cuttle/shared';
-
-/**
- * Exit codes of the `cuttle` binary (see CONTRACT.md). Only `main.ts` turns them into a
- * process exit; everything else throws a `CliError` (or a shared `CuttleError`).
- */
-export const EXIT = {
-  ok: 0,
-  failed: 1,
-  usage: 2,
-  unreachable: 3,
-} as const;
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+import { EXIT, isCuttleError, type ExitCode } from '@cuttle/shared';
 
 /**
  * Error codes the CLI produces itself, beside the hub's codes (which it passes through
@@ -47,8 +35,10 @@ export interface CliErrorOptions {
 }
 
 /**
- * A failure with a stable code and the exit code it maps to. `code` is a CLI code or,
- * for hub answers, the hub's own code (any string).
+ * A failure with a stable code and the exit code it maps to (`EXIT` of `@cuttle/shared`).
+ * `code` is a CLI code or, for hub answers, the hub's own code (any string). Only `main.ts`
+ * turns exit codes into a process exit; everything else throws a `CliError` (or a shared
+ * `CuttleError`).
  */
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -87,13 +77,6 @@ export function exitCodeForStatus(status: number): ExitCode {
   if (status === 401 || status === 403) return EXIT.unreachable;
   if (status === 400 || status === 413 || status === 415) return EXIT.usage;
   return EXIT.failed;
-}
-
-/** The `code` of a Node system error (ENOENT, ECONNREFUSED, ...), if it has one. */
-export function errorCodeOf(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
-  const code = (error as { code: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 export interface ErrorReport {

@@ -8,16 +8,7 @@ import { describeError, type ErrorReport } from './cli-error.js';
 import { resolveGlobalOptions } from './context.js';
 import { HubClient } from './hub-client.js';
 import { sendError, sendJson, startFakeHub, type FakeHandler, type FakeHub } from './test-support/fake-hub.js';
-import { tempDir } from './test-support/test-io.js';
-
-async function failure(promise: Promise<unknown>): Promise<ErrorReport> {
-  try {
-    await promise;
-  } catch (error) {
-    return describeError(error);
-  }
-  throw new Error('expected a failure');
-}
+import { failure, tempDir } from './test-support/test-io.js';
 
 function client(hub: string, extra: { apiKey?: string; timeoutMs?: number; signal?: AbortSignal } = {}): HubClient {
   return new HubClient({ hubUrl: new URL(hub), apiKey: extra.apiKey, timeoutMs: extra.timeoutMs ?? 10_000, userAgent: 'cuttle-cli/test', ...(extra.signal ? { signal: extra.signal } : {}) });

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import {
   ApiKeyListSchema,
   CreatedApiKeySchema,
+  EXIT,
   EnvironmentListSchema,
   EnvironmentSchema,
   ErrorBodySchema,
@@ -32,7 +33,7 @@ import {
   type UpdateEnvironmentRequest,
   type UpdateMachineRequest,
 } from '@cuttle/shared';
-import { CliError, EXIT, badResponse, exitCodeForStatus } from './cli-error.js';
+import { CliError, badResponse, exitCodeForStatus } from './cli-error.js';
 import { apiUrl, sendFile, sendJson, type HubResponse, type TransportOptions } from './hub-transport.js';
 
 export type HubClientOptions = TransportOptions;

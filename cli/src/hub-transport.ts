@@ -3,8 +3,8 @@ import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessag
 import https from 'node:https';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { API_BASE } from '@cuttle/shared';
-import { CliError, EXIT, badResponse, errorCodeOf, interrupted } from './cli-error.js';
+import { API_BASE, EXIT, errorCodeOf } from '@cuttle/shared';
+import { CliError, badResponse, interrupted } from './cli-error.js';
 import { networkError, timeoutError } from './network-errors.js';
 
 /** Hub answers larger than this are refused (package lists, API keys and errors are small). */

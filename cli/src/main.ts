@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { CommanderError } from 'commander';
-import { EXIT, describeError, type ErrorReport, type ExitCode } from './cli-error.js';
+import { EXIT, type ExitCode } from '@cuttle/shared';
+import { describeError, type ErrorReport } from './cli-error.js';
 import { buildProgram } from './command-table.js';
 import type { Io } from './context.js';
 import { printError } from './output.js';

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { PROTOCOL_VERSION } from '@cuttle/shared';
+import { EXIT, PROTOCOL_VERSION } from '@cuttle/shared';
 import type { TentacleConnection } from './agent/tentacle-connection.js';
 import { createJsonLogger, isLogLevel, type Logger } from './log/logger.js';
 import { registerCommand } from './register/register-command.js';
 import { runCommand } from './run/run-command.js';
-import { EXIT, TentacleError } from './tentacle-error.js';
+import { TentacleError } from './tentacle-error.js';
 
 const USAGE = `Usage: cuttle-tentacle <command> [options]
 

@@ -1,14 +1,4 @@
-/**
- * Exit codes of `cuttle-tentacle` (same meaning as the `cuttle` CLI's). Only `main.ts`
- * turns them into a process exit; everything else throws a `TentacleError`.
- */
-export const EXIT = {
-  ok: 0,
-  failed: 1,
-  usage: 2,
-  unreachable: 3,
-} as const;
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+import type { ExitCode } from '@cuttle/shared';
 
 /**
  * Codes the tentacle produces itself. Hub answers keep the hub's own code (any string).
@@ -28,6 +18,10 @@ export const TENTACLE_ERROR_CODES = {
 } as const;
 export type TentacleErrorCode = keyof typeof TENTACLE_ERROR_CODES;
 
+/**
+ * A failure with a stable code and the exit code it maps to (`EXIT` of `@cuttle/shared`).
+ * Only `main.ts` turns exit codes into a process exit; everything else throws a `TentacleError`.
+ */
 export class TentacleError extends Error {
   override readonly name = 'TentacleError';
   constructor(
@@ -38,20 +32,4 @@ export class TentacleError extends Error {
   ) {
     super(message, options);
   }
-}
-
-/** The `code` property of an error-like value (Node system errors, TLS errors), if any. */
-export function errorCodeOf(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') return code;
-  // Node's happy-eyeballs connect reports an AggregateError whose parts carry the code
-  const parts = (error as { errors?: unknown }).errors;
-  if (Array.isArray(parts)) {
-    for (const part of parts) {
-      const inner = errorCodeOf(part);
-      if (inner !== undefined) return inner;
-    }
-  }
-  return undefined;
 }

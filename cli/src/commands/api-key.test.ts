@@ -1,30 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { describeError, type ErrorReport } from '../cli-error.js';
-import { readJsonBody, sendError, sendJson, startFakeHub, type FakeHandler, type FakeHub } from '../test-support/fake-hub.js';
-import { createTestIo, testContext } from '../test-support/test-io.js';
+import { describe, expect, it } from 'vitest';
+import { describeError } from '../cli-error.js';
+import { readJsonBody, sendError, sendJson } from '../test-support/fake-hub.js';
+import { fakeHubSetup } from '../test-support/fake-hub-setup.js';
+import { failure } from '../test-support/test-io.js';
 import { parseScopes, runCreateApiKey, runListApiKeys, runRevokeApiKey } from './api-key.js';
 
-async function failure(promise: Promise<unknown>): Promise<ErrorReport> {
-  try {
-    await promise;
-  } catch (error) {
-    return describeError(error);
-  }
-  throw new Error('expected a failure');
-}
-
 describe('cuttle api-key', () => {
-  let hub: FakeHub | undefined;
-  afterEach(async () => {
-    await hub?.close();
-    hub = undefined;
-  });
-
-  async function setup(handler: FakeHandler, json = false) {
-    hub = await startFakeHub(handler);
-    const t = createTestIo({ cwd: '/' });
-    return { ...t, ctx: testContext(t.io, { hub: hub.url, apiKey: 'admin-key', json }), hub };
-  }
+  const setup = fakeHubSetup({ apiKey: 'admin-key' });
 
   const created = { name: 'ci', scopes: ['push'], key: 'cuttle_ab12_s3cr3t', createdAt: '2025-01-31T14:05:09.000Z' };
 

@@ -1,21 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { environment, readJsonBody, sendError, sendJson, sendNoContent, startFakeHub, type FakeHandler, type FakeHub } from '../test-support/fake-hub.js';
+import { describe, expect, it } from 'vitest';
+import { environment, readJsonBody, sendError, sendJson, sendNoContent } from '../test-support/fake-hub.js';
+import { fakeHubSetup } from '../test-support/fake-hub-setup.js';
 import { createTestIo, failure, testContext } from '../test-support/test-io.js';
 import { runCreateEnvironment, runListEnvironments, runMoveEnvironment, runRemoveEnvironment, runRenameEnvironment } from './env.js';
 
 describe('cuttle env', () => {
-  let hub: FakeHub | undefined;
-  afterEach(async () => {
-    await hub?.close();
-    hub = undefined;
-  });
-
-  async function setup(handler: FakeHandler, json = false) {
-    hub = await startFakeHub(handler);
-    const t = createTestIo({ cwd: '/' });
-    return { ...t, ctx: testContext(t.io, { hub: hub.url, apiKey: 'admin-key', json }), hub };
-  }
+  const setup = fakeHubSetup({ apiKey: 'admin-key' });
 
   /** Answers every request with the JSON body it got, echoed into an environment. */
   function echoing(status: number, bodies: unknown[]): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
@@ -59,7 +50,7 @@ describe('cuttle env', () => {
   });
 
   it('create: 409 environment-exists is exit 1 with the hub\'s message; 401 is exit 3', async () => {
-    const { ctx } = await setup((req, res) => {
+    const { ctx, hub } = await setup((req, res) => {
       req.resume();
       if (req.headers['x-api-key'] === 'admin-key') sendError(res, 409, 'environment-exists', 'An environment named "Test" exists already.', { name: 'Test' });
       else sendError(res, 401, 'unauthorized', 'The API key is missing or unknown.');
@@ -71,7 +62,7 @@ describe('cuttle env', () => {
       details: { name: 'Test' },
     });
     const t = createTestIo({ cwd: '/' });
-    const anonymous = testContext(t.io, { hub: hub?.url ?? '' });
+    const anonymous = testContext(t.io, { hub: hub.url });
     expect(await failure(runCreateEnvironment(anonymous, { name: 'Test' }))).toMatchObject({ exitCode: 3, code: 'unauthorized' });
   });
 

@@ -1,25 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatDuration, renderFields } from '../output.js';
-import { machine, readJsonBody, sendError, sendJson, sendNoContent, startFakeHub, type FakeHandler, type FakeHub } from '../test-support/fake-hub.js';
-import { createTestIo, failure, testContext } from '../test-support/test-io.js';
+import { machine, readJsonBody, sendError, sendJson, sendNoContent } from '../test-support/fake-hub.js';
+import { fakeHubSetup } from '../test-support/fake-hub-setup.js';
+import { failure } from '../test-support/test-io.js';
 import { runHealthCheck, runRemoveMachine, runSetMachine, runSetMachineDisabled, runShowMachine } from './machine.js';
 
 const NOW = Date.parse('2025-01-31T14:05:21.000Z');
 const healthy = { name: 'web-01', healthy: true, roundTripMs: 12.4, freeDiskBytes: 1536 * 1024 ** 2, uptimeSeconds: 3 * 3600 + 12 * 60 + 5, checkedAt: '2025-01-31T14:05:21.000Z' };
 
 describe('cuttle machine', () => {
-  let hub: FakeHub | undefined;
-  afterEach(async () => {
-    await hub?.close();
-    hub = undefined;
-  });
-
-  async function setup(handler: FakeHandler, json = false) {
-    hub = await startFakeHub(handler);
-    const t = createTestIo({ cwd: '/', wallClock: () => NOW });
-    return { ...t, ctx: testContext(t.io, { hub: hub.url, apiKey: 'admin-key', json }), hub };
-  }
+  const setup = fakeHubSetup({ apiKey: 'admin-key', wallClock: () => NOW });
 
   const notFound = (req: IncomingMessage, res: ServerResponse): void => {
     req.resume();

@@ -1,23 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatAgo } from '../output.js';
-import { machine, sendError, sendJson, startFakeHub, type FakeHandler, type FakeHub } from '../test-support/fake-hub.js';
-import { createTestIo, failure, testContext } from '../test-support/test-io.js';
+import { machine, sendError, sendJson, type FakeHandler } from '../test-support/fake-hub.js';
+import { fakeHubSetup } from '../test-support/fake-hub-setup.js';
+import { failure } from '../test-support/test-io.js';
 import { runMachines, type MachinesOptions } from './machines.js';
 
 const NOW = Date.parse('2025-01-31T14:05:21.000Z');
 
 describe('cuttle machines', () => {
-  let hub: FakeHub | undefined;
-  afterEach(async () => {
-    await hub?.close();
-    hub = undefined;
-  });
-
+  const setup = fakeHubSetup({ apiKey: 'admin-key', wallClock: () => NOW });
   async function list(handler: FakeHandler, options: MachinesOptions = {}, json = false) {
-    hub = await startFakeHub(handler);
-    const t = createTestIo({ cwd: '/', wallClock: () => NOW });
-    const ctx = testContext(t.io, { hub: hub.url, apiKey: 'admin-key', json });
-    return { ...t, run: runMachines(ctx, options), hub };
+    const { ctx, ...t } = await setup(handler, json);
+    return { ...t, run: runMachines(ctx, options) };
   }
 
   const items = [
@@ -70,7 +64,6 @@ describe('cuttle machines', () => {
       expect(await failure(run)).toMatchObject({ exitCode: 2, code: 'invalid-option' });
       expect(fake.requests).toHaveLength(0);
       await fake.close();
-      hub = undefined;
     }
   });
 

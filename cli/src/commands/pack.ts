@@ -1,8 +1,8 @@
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { assertValidPackageId, assertValidVersion, packageFileName } from '@cuttle/shared';
-import { CliError, EXIT, errorCodeOf } from '../cli-error.js';
+import { EXIT, assertValidPackageId, assertValidVersion, errorCodeOf, packageFileName } from '@cuttle/shared';
+import { CliError } from '../cli-error.js';
 import { collect, examples, type CommandContext, type CommandDefinition } from '../command-kit.js';
 import { formatBytes, printJson, printLine } from '../output.js';
 import { collectEntries } from '../pack/walk-tree.js';

@@ -1,31 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { describeError, type ErrorReport } from '../cli-error.js';
-import { packageInfo, sendError, sendJson, startFakeHub, type FakeHandler, type FakeHub } from '../test-support/fake-hub.js';
-import { createTestIo, testContext } from '../test-support/test-io.js';
+import { describe, expect, it } from 'vitest';
+import { packageInfo, sendError, sendJson, type FakeHandler } from '../test-support/fake-hub.js';
+import { fakeHubSetup } from '../test-support/fake-hub-setup.js';
+import { failure } from '../test-support/test-io.js';
 import { runPackages } from './packages.js';
 
-async function failure(promise: Promise<unknown>): Promise<ErrorReport> {
-  try {
-    await promise;
-  } catch (error) {
-    return describeError(error);
-  }
-  throw new Error('expected a failure');
-}
-
 describe('cuttle packages', () => {
-  let hub: FakeHub | undefined;
-  afterEach(async () => {
-    await hub?.close();
-    hub = undefined;
-  });
-
+  const setup = fakeHubSetup({ apiKey: 'key' });
   async function list(handler: FakeHandler, options: { id?: string; json?: boolean; hubPath?: string } = {}) {
-    hub = await startFakeHub(handler);
-    const t = createTestIo({ cwd: '/' });
-    const ctx = testContext(t.io, { hub: hub.url + (options.hubPath ?? ''), apiKey: 'key', json: options.json === true });
+    const { ctx, ...t } = await setup(handler, options.json === true, options.hubPath);
     const run = runPackages(ctx, options.id === undefined ? {} : { id: options.id });
-    return { ...t, run, hub };
+    return { ...t, run };
   }
 
   const items = [
@@ -77,7 +61,7 @@ describe('cuttle packages', () => {
   it('refuses a malformed answer as bad-response (exit 1)', async () => {
     const bad = await list((_req, res) => sendJson(res, 200, { items: [{ id: 'x', version: '1.0.0', sha256: 'XYZ' }] }));
     expect(await failure(bad.run)).toMatchObject({ exitCode: 1, code: 'bad-response' });
-    await hub?.close();
+    await bad.hub.close();
     const notJson = await list((_req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/html' });
       res.end('<html>proxy</html>');
@@ -88,7 +72,7 @@ describe('cuttle packages', () => {
   it('passes the hub\'s error through; an unreadable error body keeps the status\'s exit code', async () => {
     const forbidden = await list((_req, res) => sendError(res, 403, 'forbidden', 'This key lacks the admin scope.'));
     expect(await failure(forbidden.run)).toEqual({ exitCode: 3, code: 'forbidden', message: 'This key lacks the admin scope.' });
-    await hub?.close();
+    await forbidden.hub.close();
     const gateway = await list((_req, res) => {
       res.writeHead(502, { 'Content-Type': 'text/plain' });
       res.end('Bad Gateway');

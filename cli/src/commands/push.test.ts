@@ -3,19 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { describeError, type ErrorReport } from '../cli-error.js';
 import { acceptUpload, drainAndHash, packageInfo, sendError, sendJson, startFakeHub, type FakeHandler, type FakeHub } from '../test-support/fake-hub.js';
-import { createTestIo, tempDir, testContext } from '../test-support/test-io.js';
+import { createTestIo, failure, tempDir, testContext } from '../test-support/test-io.js';
 import { runPush } from './push.js';
-
-async function failure(promise: Promise<unknown>): Promise<ErrorReport> {
-  try {
-    await promise;
-  } catch (error) {
-    return describeError(error);
-  }
-  throw new Error('expected the push to fail');
-}
 
 /** A port nothing listens on: bind one, then close it. */
 async function closedPort(): Promise<number> {

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { CuttleError, OverwriteModeSchema, parsePackageFileName, type OverwriteMode, type PackageName } from '@cuttle/shared';
-import { CliError, EXIT, describeError, errorCodeOf } from '../cli-error.js';
+import { CuttleError, EXIT, OverwriteModeSchema, errorCodeOf, parsePackageFileName, type OverwriteMode, type PackageName } from '@cuttle/shared';
+import { CliError, describeError } from '../cli-error.js';
 import { examples, type CommandContext, type CommandDefinition } from '../command-kit.js';
 import type { UploadResult } from '../hub-client.js';
 import { errorDocument, formatBytes, printJson, printLine, shortSha } from '../output.js';

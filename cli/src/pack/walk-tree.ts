@@ -2,7 +2,8 @@ import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { CliError, EXIT, errorCodeOf, invalidOption } from '../cli-error.js';
+import { EXIT, errorCodeOf } from '@cuttle/shared';
+import { CliError, invalidOption } from '../cli-error.js';
 
 /** Permission bits kept in a package: no setuid/setgid/sticky, no group/other write. */
 export const MODE_MASK = 0o755;

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type archiver from 'archiver';
-import { CliError, EXIT, errorCodeOf, interrupted } from '../cli-error.js';
+import { EXIT, errorCodeOf } from '@cuttle/shared';
+import { CliError, interrupted } from '../cli-error.js';
 import type { PackEntry } from './walk-tree.js';
 
 /** Deflate level for compressible files. */

@@ -1,4 +1,5 @@
-import { EXIT, TentacleError } from '../tentacle-error.js';
+import { EXIT } from '@cuttle/shared';
+import { TentacleError } from '../tentacle-error.js';
 
 /** The flags a command accepts: `string` flags take a value, `boolean` flags do not. */
 export type FlagSpec = Record<string, 'string' | 'boolean'>;

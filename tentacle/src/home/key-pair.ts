@@ -1,7 +1,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { EXIT, TentacleError } from '../tentacle-error.js';
+import { EXIT } from '@cuttle/shared';
+import { TentacleError } from '../tentacle-error.js';
 import { homePaths, PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, writeFileAtomic } from './home-files.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);

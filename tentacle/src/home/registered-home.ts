@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { KeyObject } from 'node:crypto';
-import { EXIT, TentacleError } from '../tentacle-error.js';
+import { EXIT } from '@cuttle/shared';
+import { TentacleError } from '../tentacle-error.js';
 import { fingerprintOfPem, sameFingerprint } from '../net/fingerprint.js';
 import { createPinnedTls, type PinnedHubTls } from '../net/pinned-tls.js';
 import { homePaths } from './home-files.js';

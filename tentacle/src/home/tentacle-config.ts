@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { EnvironmentNameSchema, MachineNameSchema, RoleNameSchema } from '@cuttle/shared';
-import { EXIT, TentacleError } from '../tentacle-error.js';
+import { EXIT, EnvironmentNameSchema, MachineNameSchema, RoleNameSchema } from '@cuttle/shared';
+import { TentacleError } from '../tentacle-error.js';
 import { normalizeFingerprint } from '../net/fingerprint.js';
 import { parseHubUrl } from '../net/hub-url.js';
 import { homePaths, PUBLIC_FILE_MODE, writeFileAtomic } from './home-files.js';

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { EXIT, TentacleError } from '../tentacle-error.js';
+import { EXIT } from '@cuttle/shared';
+import { TentacleError } from '../tentacle-error.js';
 
 /** Where the hub's tentacle port is: parsed once from `wss://host:port`. */
 export interface HubEndpoint {

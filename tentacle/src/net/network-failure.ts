@@ -1,4 +1,4 @@
-import { errorCodeOf } from '../tentacle-error.js';
+import { CERTIFICATE_VALIDITY_CODES, UNTRUSTED_CERTIFICATE_CODES, classifyNetworkErrorCode, errorCodeOf, type NetworkErrorClass } from '@cuttle/shared';
 import { FINGERPRINT_MISMATCH_CODE } from './pinned-tls.js';
 
 /**
@@ -15,26 +15,35 @@ export interface NetworkFailure {
   cause: string;
 }
 
-const REFUSED_OR_UNROUTABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL']);
-const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA']);
-const BROKEN = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
-/** TLS verification results meaning "this is not the certificate we pinned". */
-export const NOT_THE_PINNED_CERTIFICATE = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-]);
+/**
+ * Codes the shared classification counts as a broken connection or a TLS failure, which the
+ * tentacle reports as kind `other` with their raw message (as do `ERR_OSSL_*` codes).
+ */
+const REPORTED_AS_OTHER = new Set(['ERR_STREAM_DESTROYED', 'CERT_REVOKED', 'HOSTNAME_MISMATCH']);
 /** `ws` reports a non-101 answer to the upgrade only in its message. */
 const UNEXPECTED_RESPONSE = /^Unexpected server response: (\d{3})$/;
 
 export const CREDENTIALS_REFUSED = "the hub refused this tentacle's credentials (revoked, disabled, or unknown)";
 
+/** The error's code or, for the AggregateError of Node's happy-eyeballs connect, the first code among its parts. */
+function failureCodeOf(error: unknown): string | undefined {
+  const code = errorCodeOf(error);
+  if (code !== undefined || typeof error !== 'object' || error === null) return code;
+  const parts = (error as { errors?: unknown }).errors;
+  if (!Array.isArray(parts)) return undefined;
+  for (const part of parts) {
+    const inner = failureCodeOf(part);
+    if (inner !== undefined) return inner;
+  }
+  return undefined;
+}
+
+function classify(code: string): NetworkErrorClass {
+  return REPORTED_AS_OTHER.has(code) || code.startsWith('ERR_OSSL_') ? 'other' : classifyNetworkErrorCode(code);
+}
+
 export function describeNetworkFailure(error: unknown, where: string, pinnedFingerprint?: string): NetworkFailure {
-  const code = errorCodeOf(error) ?? '';
+  const code = failureCodeOf(error) ?? '';
   const raw = error instanceof Error && error.message !== '' ? error.message : code || String(error);
   const status = UNEXPECTED_RESPONSE.exec(raw)?.[1];
   if (status !== undefined) {
@@ -43,7 +52,8 @@ export function describeNetworkFailure(error: unknown, where: string, pinnedFing
     return { kind: 'http-status', message: `the hub at ${where} answered HTTP ${status} instead of accepting the websocket`, cause: status };
   }
   if (code === FINGERPRINT_MISMATCH_CODE) return { kind: 'certificate', message: raw, cause: code };
-  if (NOT_THE_PINNED_CERTIFICATE.has(code)) {
+  // with a pinned certificate, an untrusted chain means "this is not the certificate we pinned"
+  if (UNTRUSTED_CERTIFICATE_CODES.has(code)) {
     const expected = pinnedFingerprint === undefined ? '' : `expected ${pinnedFingerprint}, `;
     return {
       kind: 'certificate',
@@ -51,21 +61,22 @@ export function describeNetworkFailure(error: unknown, where: string, pinnedFing
       cause: code,
     };
   }
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+  if (CERTIFICATE_VALIDITY_CODES.has(code)) {
     return { kind: 'certificate', message: `the hub's certificate at ${where} is outside its validity period (${code})`, cause: code };
   }
-  if (REFUSED_OR_UNROUTABLE.has(code)) {
+  const kind = classify(code);
+  if (kind === 'refused') {
     const what = code === 'ECONNREFUSED' ? 'connection refused' : 'no route to the host';
     return { kind: 'unreachable', message: `hub unreachable at ${where}: ${what} (${code})`, cause: code };
   }
-  if (DNS.has(code)) return { kind: 'unreachable', message: `hub unreachable at ${where}: the host name does not resolve (${code})`, cause: code };
-  if (code === 'ETIMEDOUT' || raw === 'Opening handshake has timed out') {
+  if (kind === 'dns') return { kind: 'unreachable', message: `hub unreachable at ${where}: the host name does not resolve (${code})`, cause: code };
+  if (kind === 'timeout' || raw === 'Opening handshake has timed out') {
     return { kind: 'timeout', message: `the hub at ${where} did not answer in time (${code || 'handshake timeout'})`, cause: code || 'timeout' };
   }
-  if (BROKEN.has(code) || raw === 'socket hang up') {
+  if (kind === 'broken' || raw === 'socket hang up') {
     return { kind: 'connection-lost', message: `the connection to the hub at ${where} broke (${code || raw})`, cause: code || 'socket-hang-up' };
   }
-  if (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || code === 'EPROTO') {
+  if (kind === 'tls') {
     return { kind: 'unreachable', message: `TLS with the hub at ${where} failed: ${raw}`, cause: code };
   }
   return { kind: 'other', message: `cannot talk to the hub at ${where}: ${raw}`, cause: code || 'unknown' };

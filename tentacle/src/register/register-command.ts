@@ -1,6 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { EnvironmentNameSchema, MachineNameSchema, RegisterRequestSchema, RoleNameSchema, type RegisterRequest } from '@cuttle/shared';
+import { EXIT, EnvironmentNameSchema, MachineNameSchema, RegisterRequestSchema, RoleNameSchema, type RegisterRequest } from '@cuttle/shared';
 import { parseFlags, splitList, usage } from '../cli/args.js';
 import { HOME_DIR_MODE, homePaths, PUBLIC_FILE_MODE, writeFileAtomic } from '../home/home-files.js';
 import { loadOrCreateKeyPair } from '../home/key-pair.js';
@@ -10,7 +10,7 @@ import { fetchHubCertificate } from '../net/hub-certificate.js';
 import { parseHubUrl, type HubEndpoint } from '../net/hub-url.js';
 import { describeNetworkFailure } from '../net/network-failure.js';
 import { createPinnedTls } from '../net/pinned-tls.js';
-import { EXIT, TentacleError } from '../tentacle-error.js';
+import { TentacleError } from '../tentacle-error.js';
 import { postRegistration } from './register-request.js';
 
 const REGISTER_FLAGS = {

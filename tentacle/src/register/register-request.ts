@@ -1,9 +1,9 @@
 import { request } from 'node:https';
-import { ErrorBodySchema, RegisterResponseSchema, TENTACLE_REGISTER_PATH, type RegisterRequest, type RegisterResponse } from '@cuttle/shared';
+import { EXIT, ErrorBodySchema, RegisterResponseSchema, TENTACLE_REGISTER_PATH, type RegisterRequest, type RegisterResponse } from '@cuttle/shared';
 import type { HubEndpoint } from '../net/hub-url.js';
 import { describeNetworkFailure } from '../net/network-failure.js';
 import type { PinnedHubTls } from '../net/pinned-tls.js';
-import { EXIT, TentacleError } from '../tentacle-error.js';
+import { TentacleError } from '../tentacle-error.js';
 
 export const REGISTER_TIMEOUT_MS = 30_000;
 /** Largest answer the tentacle reads from the registration endpoint. */
