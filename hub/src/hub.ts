@@ -50,7 +50,6 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
   let closeables: Array<() => Promise<void> | void> = [() => void db.close()];
   try {
     const apiKeys = new ApiKeyService(new ApiKeyRepository(db), clock);
-    const seeded = apiKeys.seedAdminKey(config.adminApiKey);
 
     const projectRepository = new ProjectRepository(db);
     const store = new PackageStore(path.join(config.dataDir, 'packages'), path.join(config.dataDir, 'tmp'));
@@ -100,9 +99,9 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     // requestTimeout 0: a large upload on a slow link must not be cut off (stalls are caught per upload).
     const apiServer = http.createServer({ requestTimeout: 0, headersTimeout: DEFAULTS.headersTimeoutMs }, app);
 
-    const port = await listen(apiServer, config.port, config.host);
+    const port = await listen(apiServer, config.port, config.host, '--port');
     closeables.push(() => closeServer(apiServer));
-    tentaclePort = await listen(tentacleServer, config.tentaclePort, config.host);
+    tentaclePort = await listen(tentacleServer, config.tentaclePort, config.host, '--tentacle-port');
     closeables.push(async () => {
       gateway.stop();
       await Promise.all([gateway.closeAll(), closeServer(tentacleServer)]);
@@ -120,6 +119,11 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       closeables = [];
       for (const step of steps) await step();
     };
+    // Only now that both listeners are up: a start that fails never makes a key nobody saw.
+    const seeded = apiKeys.seedAdminKey(config.adminApiKey);
+    if (!seeded && config.adminApiKey !== null) {
+      log.warn('CUTTLE_ADMIN_API_KEY is ignored: this database has API keys already (it only seeds the first admin key of a new database)');
+    }
     return { port, tentaclePort, fingerprint: tls.fingerprint, generatedAdminKey: seeded?.generated ? seeded.key : null, close };
   } catch (error) {
     for (const step of closeables.reverse()) await step();
@@ -127,11 +131,15 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
   }
 }
 
-function listen(server: http.Server | https.Server, port: number, host: string): Promise<number> {
+function listen(server: http.Server | https.Server, port: number, host: string, flag: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') reject(new Error(`${host}:${port} is in use by another program; choose another port with ${flag} (0 picks a free one)`));
+      else if (error.code === 'EACCES') reject(new Error(`not allowed to listen on ${host}:${port}; use a port above 1023 with ${flag}`));
+      else reject(error);
+    });
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve((server.address() as AddressInfo).port);
     });
   });

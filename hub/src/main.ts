@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   if (hub.generatedAdminKey) {
     // Shown once, on stderr (stdout carries only the ready line). It is stored hashed.
     process.stderr.write(
-      `\n  A new admin API key was generated. It is shown only this once; keep it safe:\n\n    ${hub.generatedAdminKey}\n\n  API: http://${displayHost(config.host)}:${hub.port}/api/v1\n\n`,
+      `\n  A new admin API key was generated. It is shown only this once; keep it safe:\n\n    ${hub.generatedAdminKey}\n\n` +
+        `  For the cuttle CLI:\n    export CUTTLE_HUB=http://${displayHost(config.host)}:${hub.port}\n    export CUTTLE_API_KEY=${hub.generatedAdminKey}\n\n`,
     );
   }
   log.info({ port: hub.port, tentaclePort: hub.tentaclePort, data: config.dataDir, inbox: config.inboxDir }, 'hub ready');

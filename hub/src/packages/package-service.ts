@@ -188,7 +188,7 @@ export class PackageService {
 function packageExists(existing: PackageInfo): CuttleError {
   return new CuttleError(
     'package-exists',
-    `${existing.id} ${existing.version} already exists; push with overwriteMode OverwriteExisting to replace it or IgnoreIfExists to keep it.`,
+    `${existing.id} ${existing.version} already exists; to replace it push with overwriteMode=OverwriteExisting (cuttle push --overwrite-mode OverwriteExisting), or use IgnoreIfExists to keep it.`,
     { id: existing.id, version: existing.version, sha256: existing.sha256 },
   );
 }
