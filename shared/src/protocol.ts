@@ -156,8 +156,15 @@ export function parseMessage<T>(schema: z.ZodType<T>, raw: string): ParsedMessag
   return { ok: true, message: result.data };
 }
 
-/** Full-jitter exponential backoff: a random delay in [0, min(max, base * 2^attempt)]. */
-export function backoffDelayMs(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(PROTOCOL_LIMITS.reconnectMaxMs, PROTOCOL_LIMITS.reconnectBaseMs * 2 ** Math.min(attempt, 30));
+/**
+ * Full-jitter exponential backoff: a random delay in [0, ceiling], the ceiling doubling from
+ * reconnectBaseMs per attempt up to reconnectMaxMs, and never above half the time the tentacle
+ * has been offline. That last bound keeps the herd spread out while capping the wait after a hub
+ * comes back at about half its outage: a hub down 20 s has every tentacle back within ~10 s.
+ */
+export function backoffDelayMs(attempt: number, random: () => number = Math.random, offlineForMs = Number.POSITIVE_INFINITY): number {
+  const exponential = PROTOCOL_LIMITS.reconnectBaseMs * 2 ** Math.min(attempt, 30);
+  const sinceOffline = Math.max(PROTOCOL_LIMITS.reconnectBaseMs, offlineForMs / 2);
+  const ceiling = Math.min(PROTOCOL_LIMITS.reconnectMaxMs, exponential, sinceOffline);
   return Math.floor(random() * ceiling);
 }

@@ -16,7 +16,7 @@ import {
 import { validationError } from '../http/errors.js';
 import { ERROR_STATUS } from '../http/error-status.js';
 import type { ConnectionRegistry } from '../machines/connection-registry.js';
-import { verifyConnectToken } from '../machines/connect-token.js';
+import { PublicKeyCache, verifyConnectToken } from '../machines/connect-token.js';
 import type { MachineService } from '../machines/machine-service.js';
 import type { RegistrationService } from '../machines/registration-service.js';
 import type { TlsMaterial } from '../tls/certificate.js';
@@ -58,6 +58,7 @@ export function createTentacleGateway(deps: GatewayDeps): TentacleGateway {
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: PROTOCOL_LIMITS.maxControlMessageBytes, perMessageDeflate: false, clientTracking: false });
   const sessions = new Set<WebSocketSession>();
+  const publicKeys = new PublicKeyCache();
   let allClosed: (() => void) | null = null;
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -66,7 +67,7 @@ export function createTentacleGateway(deps: GatewayDeps): TentacleGateway {
     if (path !== TENTACLE_CONNECT_PATH) return refuseUpgrade(socket, 404, 'unknown path');
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     if (!bearer) return refuseUpgrade(socket, 401, 'a connect token is required (Authorization: Bearer)');
-    const verdict = verifyConnectToken(bearer, (name) => deps.machines.findForConnect(name), Math.floor(Date.now() / 1000));
+    const verdict = verifyConnectToken(bearer, (name) => deps.machines.findForConnect(name), Math.floor(Date.now() / 1000), publicKeys);
     if (!verdict.ok) {
       log.warn({ status: verdict.status, reason: verdict.reason, remote: req.socket.remoteAddress }, 'tentacle connection refused');
       return refuseUpgrade(socket, verdict.status, verdict.reason);

@@ -1,10 +1,27 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { CONNECT_TOKEN_ALGORITHM, CONNECT_TOKEN_AUDIENCE, PROTOCOL_LIMITS } from '@cuttle/shared';
 import type { MachineRecord } from './machine-repository.js';
 
 export type ConnectRefusal = { status: 401 | 403; reason: string };
 export type ConnectVerdict = { ok: true; machine: MachineRecord } | ({ ok: false } & ConnectRefusal);
+
+const KEY_CACHE_LIMIT = 10_000;
+
+/** Parsed public keys by their PEM: parsing costs more than checking a signature. */
+export class PublicKeyCache {
+  private readonly keys = new Map<string, KeyObject>();
+
+  get(pem: string): KeyObject {
+    let key = this.keys.get(pem);
+    if (!key) {
+      key = createPublicKey(pem);
+      if (this.keys.size >= KEY_CACHE_LIMIT) this.keys.clear();
+      this.keys.set(pem, key);
+    }
+    return key;
+  }
+}
 
 /** Clock skew allowed between hub and tentacle. */
 const CLOCK_TOLERANCE_SECONDS = 60;
@@ -14,7 +31,12 @@ const CLOCK_TOLERANCE_SECONDS = 60;
  * signed by the machine's registered key, with `iss` = the machine, `aud` = the hub, and an
  * `exp` that is present, not past, and not too far ahead.
  */
-export function verifyConnectToken(token: string, findMachine: (name: string) => MachineRecord | null, nowSeconds: number): ConnectVerdict {
+export function verifyConnectToken(
+  token: string,
+  findMachine: (name: string) => MachineRecord | null,
+  nowSeconds: number,
+  keys: PublicKeyCache = new PublicKeyCache(),
+): ConnectVerdict {
   const refuse = (reason: string, status: 401 | 403 = 401): ConnectVerdict => ({ ok: false, status, reason });
   const decoded = jwt.decode(token, { complete: true });
   if (!decoded || typeof decoded.payload !== 'object' || decoded.payload === null) return refuse('the connect token is not a JWT');
@@ -26,7 +48,7 @@ export function verifyConnectToken(token: string, findMachine: (name: string) =>
 
   let payload: jwt.JwtPayload;
   try {
-    const verified = jwt.verify(token, createPublicKey(machine.publicKey), {
+    const verified = jwt.verify(token, keys.get(machine.publicKey), {
       algorithms: [CONNECT_TOKEN_ALGORITHM],
       audience: CONNECT_TOKEN_AUDIENCE,
       issuer,

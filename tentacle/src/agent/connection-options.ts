@@ -45,4 +45,6 @@ export interface TentacleConnectionOptions {
   stopTimeoutMs?: number;
   /** the randomness of the backoff jitter (tests make it predictable) */
   random?: () => number;
+  /** the clock of the backoff (milliseconds; tests make it predictable) */
+  now?: () => number;
 }

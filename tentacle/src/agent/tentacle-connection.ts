@@ -38,6 +38,9 @@ export class TentacleConnection {
   private readonly handshakeTimeoutMs: number;
   private readonly stopTimeoutMs: number;
   private readonly random: () => number;
+  private readonly now: () => number;
+  /** When the tentacle was last online (or started): the backoff never waits more than half of that. */
+  private offlineSince = 0;
 
   private state: ConnectionState = 'idle';
   private attempt = 0;
@@ -64,6 +67,7 @@ export class TentacleConnection {
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? AGENT_DEFAULTS.handshakeTimeoutMs;
     this.stopTimeoutMs = options.stopTimeoutMs ?? AGENT_DEFAULTS.stopTimeoutMs;
     this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
   }
 
   get currentState(): ConnectionState {
@@ -291,7 +295,8 @@ export class TentacleConnection {
   /** Waits backoffDelayMs(attempt) (full jitter), then connects again. `report` logs why, with the delay. */
   private scheduleReconnect(reason: string, failure?: NetworkFailure['kind'], report?: (retryInMs: number) => void): void {
     if (this.state === 'stopping' || this.state === 'stopped') return;
-    const delayMs = backoffDelayMs(this.attempt, this.random);
+    if (this.attempt === 0) this.offlineSince = this.now();
+    const delayMs = backoffDelayMs(this.attempt, this.random, this.now() - this.offlineSince);
     const attempt = this.attempt;
     report?.(delayMs);
     this.attempt += 1;

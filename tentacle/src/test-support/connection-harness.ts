@@ -26,6 +26,11 @@ export class ConnectionHarness {
       homeDir,
       onStateChange: (change) => this.states.push(change),
       random: () => 0.05,
+      // every reading is 1000 s after the last: the offline-time bound never binds, the exponential shows
+      now: (() => {
+        let t = 0;
+        return () => (t += 1_000_000);
+      })(),
       ...overrides,
     });
   }
