@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   'invalid-zip': 'The body is not a readable zip file (no valid central directory).',
   'unsafe-zip-entry': 'A zip entry would extract outside the package folder or is of a forbidden kind.',
   'zip-limits-exceeded': 'The zip has too many entries, too large a total size or too high a compression ratio.',
+  'package-corrupt': 'The package bytes are damaged: its SHA-256 or an entry\'s CRC-32 does not match.',
+  'extract-failed': 'Extracting a package failed on the file system (the target folder exists, or an I/O error such as a full disk).',
   'package-exists': 'That package version already exists (overwriteMode FailIfExists).',
   'package-not-found': 'No package has that id and version.',
   'package-in-use': 'A release still uses that package version.',

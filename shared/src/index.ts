@@ -3,6 +3,7 @@ export * from './package-name.js';
 export * from './api.js';
 export * from './protocol.js';
 export * from './zip-check.js';
+export * from './zip-extract.js';
 export * from './exit-codes.js';
 export * from './network-errors.js';
 export * from './projects.js';

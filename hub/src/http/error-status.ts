@@ -25,6 +25,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   'invalid-zip': 400,
   'unsafe-zip-entry': 400,
   'zip-limits-exceeded': 400,
+  'package-corrupt': 422,
+  'extract-failed': 500,
   'package-exists': 409,
   'package-not-found': 404,
   'package-in-use': 409,
