@@ -10,6 +10,10 @@ const BENCHMARKS = {
     summary: 'push one large package to the hub with `cuttle push`, against a bare node:http sink (throughput ratio, hub RSS growth)',
     load: () => import('./upload.mjs'),
   },
+  swarm: {
+    summary: 'N real tentacle connections (default 1000) against one hub: time to all online, hub RSS and idle CPU, reconnect after a hub restart',
+    load: () => import('./swarm.mjs'),
+  },
 };
 
 const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 };
@@ -41,6 +45,15 @@ async function main() {
       void scope.close().finally(() => process.exit(exitCode));
     });
   }
+  // A closed stdout/stderr (`| head`) or any stray error must not skip the cleanup of child processes.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  const crash = (/** @type {unknown} */ error) => {
+    interrupted = true;
+    process.stderr.write(`\nbenchmark "${name}" crashed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    void scope.close().finally(() => process.exit(1));
+  };
+  process.once('uncaughtException', crash);
+  process.once('unhandledRejection', crash);
   try {
     return await bench.run(args, scope);
   } catch (error) {

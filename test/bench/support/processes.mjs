@@ -68,11 +68,15 @@ export function cleanEnv(extra = {}) {
  * Starts `node <args>` with piped output and registers its stop in `scope`.
  * @param {Scope} scope
  * @param {string[]} args
- * @param {{ env?: NodeJS.ProcessEnv, cwd?: string }} [options]
+ * @param {{ env?: NodeJS.ProcessEnv, cwd?: string, stdin?: 'ignore' | 'pipe' }} [options]  stdin: 'pipe' to write to the child (default 'ignore')
  * @returns {Child}
  */
 export function spawnNode(scope, args, options = {}) {
-  const child = spawn(process.execPath, args, { env: options.env ?? cleanEnv(), cwd: options.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const common = { env: options.env ?? cleanEnv(), cwd: options.cwd ?? REPO_ROOT };
+  const child =
+    options.stdin === 'pipe'
+      ? spawn(process.execPath, args, { ...common, stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn(process.execPath, args, { ...common, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => {
     child.once('error', () => resolve({ code: null, signal: null }));
     child.once('exit', (code, signal) => resolve({ code, signal }));
