@@ -163,7 +163,7 @@ export function parseHubArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs
       problems.push(`--${flag} (${FLAG_ENV[flag] ?? ''}): ${issue.message}${raw[flag] !== undefined ? ` (got "${raw[flag]}")` : ''}`);
     }
   }
-  const adminApiKey = env.CUTTLE_ADMIN_API_KEY ?? null;
+  const adminApiKey = env.CUTTLE_ADMIN_API_KEY || null;
   if (adminApiKey !== null && (adminApiKey.trim() !== adminApiKey || adminApiKey.length < 8)) {
     problems.push('CUTTLE_ADMIN_API_KEY: must be at least 8 characters with no surrounding spaces');
   }

@@ -98,6 +98,23 @@ describe('the cuttle-hub process', () => {
     expect(result.stderr).toContain('--max-package-size');
   });
 
+  it('makes no admin key when the first start fails, so the next start shows one', async () => {
+    const busy = await start();
+    const temp = await makeTempDir();
+    cleanups.push(temp.remove);
+    const failed = await runHub(['--data', temp.dir, '--host', '127.0.0.1', '--port', '0', '--tentacle-port', String(busy.ready.tentaclePort)], {
+      CUTTLE_LOG_LEVEL: 'silent',
+    });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('--tentacle-port');
+    expect(failed.stderr).not.toMatch(/cuttle_[0-9a-f]{16}_/);
+    const next = await startHubProcess({ dataDir: temp.dir, adminKey: null });
+    cleanups.push(() => next.stop());
+    const key = /(cuttle_[0-9a-f]{16}_[0-9a-f]{64})/.exec(next.stderr())?.[1];
+    expect(key).toBeDefined();
+    expect((await api(next.url, '/api/v1/api-keys', { key: key! })).status).toBe(200);
+  });
+
   it('fails with a clear message when a port is taken', async () => {
     const hub = await start();
     const temp = await makeTempDir();
