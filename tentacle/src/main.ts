@@ -10,7 +10,7 @@ import { TentacleError } from './tentacle-error.js';
 const USAGE = `Usage: cuttle-tentacle <command> [options]
 
 The Cuttle agent on a target server: keeps one outbound TLS websocket to the hub and
-installs the releases the hub sends it.
+will install the releases the hub sends it (deployments arrive in a coming release).
 
 Commands:
   register --hub URL --token TOKEN --name NAME --roles r1,r2 --environments Test[,Staging] --home DIR

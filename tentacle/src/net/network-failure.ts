@@ -48,6 +48,7 @@ export function describeNetworkFailure(error: unknown, where: string, pinnedFing
   const status = UNEXPECTED_RESPONSE.exec(raw)?.[1];
   if (status !== undefined) {
     if (status === '401') return { kind: 'unauthorized', message: `${CREDENTIALS_REFUSED} (HTTP 401)`, cause: status };
+    if (status === '403') return { kind: 'unauthorized', message: `the hub at ${where} refused this tentacle: the machine is disabled there (HTTP 403)`, cause: status };
     if (status === '503') return { kind: 'http-status', message: `the hub at ${where} does not accept tentacle connections right now (HTTP 503)`, cause: status };
     return { kind: 'http-status', message: `the hub at ${where} answered HTTP ${status} instead of accepting the websocket`, cause: status };
   }
