@@ -121,8 +121,8 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     };
     // Only now that both listeners are up: a start that fails never makes a key nobody saw.
     const seeded = apiKeys.seedAdminKey(config.adminApiKey);
-    if (!seeded && config.adminApiKey !== null) {
-      log.warn('CUTTLE_ADMIN_API_KEY is ignored: this database has API keys already (it only seeds the first admin key of a new database)');
+    if (!seeded && config.adminApiKey !== null && apiKeys.authenticate(config.adminApiKey) === null) {
+      log.warn('CUTTLE_ADMIN_API_KEY is not a key of this hub and is ignored: it only seeds the first admin key of a new database');
     }
     return { port, tentaclePort, fingerprint: tls.fingerprint, generatedAdminKey: seeded?.generated ? seeded.key : null, close };
   } catch (error) {
