@@ -5,7 +5,6 @@
  */
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import unzipper from 'unzipper';
 import type { CentralDirectory, File as ZipFile } from 'unzipper';
 import { CuttleError, isCuttleError } from './errors.js';
 import { MAX_LINK_TARGET_BYTES, assertLinksStayInside, assertSafeLinkTarget, normalizeEntryName } from './zip-entry-name.js';
@@ -238,6 +237,8 @@ async function openChecked(filePath: string, limits: ZipLimits): Promise<{ direc
       await handle?.close();
     }
     // @types/unzipper omits the options argument; tailSize makes unzipper start exactly at our end record
+    // loaded on first use: the CLI imports shared for its schemas and should not pay for unzipper at start-up
+    const { default: unzipper } = await import('unzipper');
     const openFile: (path: string, options?: { tailSize?: number }) => Promise<CentralDirectory> = unzipper.Open.file;
     return { directory: await openFile(filePath, { tailSize: fileSize - end.endOffset }), end };
   } catch (error) {
