@@ -56,6 +56,22 @@ export class CliError extends Error {
   }
 }
 
+/** One problem of a validation error, as the hub's `details.fields` and the CLI's own checks name them. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+function isFieldProblem(value: unknown): value is FieldProblem {
+  return typeof value === 'object' && value !== null && 'field' in value && 'message' in value && typeof value.field === 'string' && typeof value.message === 'string';
+}
+
+/** `details.fields` of an error when it is a list of `{field, message}` (anything else: none). */
+export function fieldProblems(details: Record<string, unknown> | undefined): FieldProblem[] {
+  const fields = details?.fields;
+  return Array.isArray(fields) ? fields.filter(isFieldProblem) : [];
+}
+
 export function usageError(message: string, details?: Record<string, unknown>): CliError {
   return new CliError('usage', message, { exitCode: EXIT.usage, details });
 }

@@ -6,7 +6,9 @@ import { machineCommand } from './commands/machine.js';
 import { machinesCommand } from './commands/machines.js';
 import { packCommand } from './commands/pack.js';
 import { packagesCommand } from './commands/packages.js';
+import { projectCommand } from './commands/project.js';
 import { pushCommand } from './commands/push.js';
+import { releaseCommand } from './commands/release.js';
 import { resolveGlobalOptions, type Io, type RawGlobalOptions } from './context.js';
 import { HubClient } from './hub-client.js';
 
@@ -15,6 +17,8 @@ export const COMMANDS: readonly CommandDefinition[] = [
   packCommand,
   pushCommand,
   packagesCommand,
+  projectCommand,
+  releaseCommand,
   envCommand,
   machinesCommand,
   machineCommand,
@@ -39,7 +43,7 @@ function forEachCommand(command: Command, visit: (command: Command) => void): vo
 export function buildProgram(options: ProgramOptions): Command {
   const { io } = options;
   const program = new Command('cuttle')
-    .description('Cuttle command-line client: pack, push and list packages; manage environments, machines and API keys.')
+    .description('Cuttle command-line client: pack, push and list packages; manage projects, releases, environments, machines and API keys.')
     .version(options.version, '-V, --version', 'print the version of cuttle')
     .enablePositionalOptions()
     .exitOverride()
@@ -57,6 +61,8 @@ export function buildProgram(options: ProgramOptions): Command {
         '  $ cuttle pack ./publish --id Acme.Web --version 1.4.0\n' +
         '  $ CUTTLE_HUB=http://hub:8080 CUTTLE_API_KEY=... cuttle push Acme.Web.1.4.0.zip\n' +
         '  $ cuttle packages --id Acme.Web --json\n' +
+        '  $ cuttle project apply -f cuttle.yaml\n' +
+        '  $ cuttle release create --project Acme --package Acme.Web:1.4.0\n' +
         '  $ cuttle machine token --environment Test --role web-server\n' +
         '  $ cuttle machines --environment Production\n',
     );

@@ -16,10 +16,15 @@ import {
   MachineSchema,
   PackageInfoSchema,
   PackageListSchema,
+  ProjectListSchema,
+  ProjectSchema,
   RegistrationTokenSchema,
+  ReleaseListSchema,
+  ReleaseSchema,
   type ApiKeyInfo,
   type CreateApiKeyRequest,
   type CreateEnvironmentRequest,
+  type CreateReleaseRequest,
   type CreateRegistrationTokenRequest,
   type CreatedApiKey,
   type Environment,
@@ -29,7 +34,10 @@ import {
   type MachineStatus,
   type OverwriteMode,
   type PackageInfo,
+  type Project,
+  type ProjectDefinition,
   type RegistrationToken,
+  type Release,
   type UpdateEnvironmentRequest,
   type UpdateMachineRequest,
 } from '@cuttle/shared';
@@ -43,6 +51,12 @@ export interface MachineFilter {
   environment?: string;
   role?: string;
   status?: MachineStatus;
+}
+
+export interface PutProjectResult {
+  project: Project;
+  /** 201: the project is new. false: 200, its definition was replaced. */
+  created: boolean;
 }
 
 export interface UploadRequest {
@@ -189,6 +203,45 @@ export class HubClient {
     return parseAnswer(this.expect(response, [200]), HealthCheckResultSchema, 'health check');
   }
 
+  /** `PUT /api/v1/projects/{name}`: creates the project or replaces its whole definition. */
+  async putProject(name: string, definition: ProjectDefinition): Promise<PutProjectResult> {
+    const response = await sendJson(this.options, 'PUT', projectUrl(this.options.hubUrl, name), definition);
+    const project = parseAnswer(this.expect(response, [200, 201]), ProjectSchema, 'project');
+    return { project, created: response.status === 201 };
+  }
+
+  async listProjects(): Promise<Project[]> {
+    const response = await sendJson(this.options, 'GET', apiUrl(this.options.hubUrl, '/projects'));
+    return parseAnswer(this.expect(response, [200]), ProjectListSchema, 'project list').items;
+  }
+
+  async getProject(name: string): Promise<Project> {
+    const response = await sendJson(this.options, 'GET', projectUrl(this.options.hubUrl, name));
+    return parseAnswer(this.expect(response, [200]), ProjectSchema, 'project');
+  }
+
+  async deleteProject(name: string): Promise<void> {
+    const response = await sendJson(this.options, 'DELETE', projectUrl(this.options.hubUrl, name));
+    this.expect(response, [200, 204]);
+  }
+
+  /** `POST /api/v1/projects/{name}/releases`: the hub fills in the version and unpinned packages. */
+  async createRelease(project: string, body: CreateReleaseRequest): Promise<Release> {
+    const response = await sendJson(this.options, 'POST', projectUrl(this.options.hubUrl, project, '/releases'), body);
+    return parseAnswer(this.expect(response, [201]), ReleaseSchema, 'created release');
+  }
+
+  /** Newest first, as the hub keeps them. */
+  async listReleases(project: string): Promise<Release[]> {
+    const response = await sendJson(this.options, 'GET', projectUrl(this.options.hubUrl, project, '/releases'));
+    return parseAnswer(this.expect(response, [200]), ReleaseListSchema, 'release list').items;
+  }
+
+  async getRelease(project: string, version: string): Promise<Release> {
+    const response = await sendJson(this.options, 'GET', projectUrl(this.options.hubUrl, project, `/releases/${encodeURIComponent(version)}`));
+    return parseAnswer(this.expect(response, [200]), ReleaseSchema, 'release');
+  }
+
   /** Passes an expected status through; turns an error status into the hub's error. */
   private expect(response: HubResponse, statuses: readonly number[]): HubResponse {
     if (statuses.includes(response.status)) return response;
@@ -203,6 +256,10 @@ export class HubClient {
 
 function machineUrl(hubUrl: URL, name: string, suffix = ''): URL {
   return apiUrl(hubUrl, `/machines/${encodeURIComponent(name)}${suffix}`);
+}
+
+function projectUrl(hubUrl: URL, name: string, suffix = ''): URL {
+  return apiUrl(hubUrl, `/projects/${encodeURIComponent(name)}${suffix}`);
 }
 
 async function sha256OfFile(path: string): Promise<string> {

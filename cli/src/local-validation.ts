@@ -1,4 +1,4 @@
-import { EnvironmentNameSchema, MachineNameSchema, RoleNameSchema } from '@cuttle/shared';
+import { EnvironmentNameSchema, MachineNameSchema, ProjectNameSchema, RoleNameSchema } from '@cuttle/shared';
 import type { z } from 'zod';
 import { invalidOption } from './cli-error.js';
 
@@ -7,12 +7,13 @@ import { invalidOption } from './cli-error.js';
  * any request: a bad one is `invalid-option` (exit 2) and the hub is never asked.
  */
 
-type NameSchema = typeof EnvironmentNameSchema | typeof RoleNameSchema | typeof MachineNameSchema;
+type NameSchema = typeof EnvironmentNameSchema | typeof RoleNameSchema | typeof MachineNameSchema | typeof ProjectNameSchema;
 
 const NAME_KINDS = {
   environment: EnvironmentNameSchema,
   role: RoleNameSchema,
   machine: MachineNameSchema,
+  project: ProjectNameSchema,
 } as const satisfies Record<string, NameSchema>;
 export type NameKind = keyof typeof NAME_KINDS;
 
@@ -20,7 +21,7 @@ function reasons(error: z.ZodError): string {
   return error.issues.map((issue) => issue.message).join('; ');
 }
 
-/** One environment, role or machine name; `what` says where it came from ("--role", "machine name"). */
+/** One environment, role, machine or project name; `what` says where it came from ("--role", "machine name"). */
 export function checkName(kind: NameKind, value: string, what: string = `${kind} name`): string {
   const parsed = NAME_KINDS[kind].safeParse(value);
   if (parsed.success) return parsed.data;

@@ -1,4 +1,4 @@
-import type { ErrorReport } from './cli-error.js';
+import { fieldProblems, type ErrorReport } from './cli-error.js';
 import type { Io } from './context.js';
 
 /** One JSON document (or one event) per line on stdout. */
@@ -17,10 +17,23 @@ export function errorDocument(report: ErrorReport): { error: { code: string; mes
   return { error };
 }
 
-/** Errors: `error: <message> (<code>)` on stderr, or the error document on stdout with --json. */
+/**
+ * Errors: `error: <message> (<code>)` on stderr, then one `  <field>: <message>` line for each
+ * problem a validation error names in `details.fields` (the hub's and the CLI's own);
+ * with --json, the error document on stdout.
+ */
 export function printError(io: Io, report: ErrorReport, json: boolean): void {
-  if (json) printJson(io, errorDocument(report));
-  else io.stderr.write(`error: ${report.message} (${report.code})\n`);
+  if (json) {
+    printJson(io, errorDocument(report));
+    return;
+  }
+  const problems = fieldProblems(report.details).map((problem) => `  ${oneLine(problem.field)}: ${oneLine(problem.message)}\n`);
+  io.stderr.write(`error: ${report.message} (${report.code})\n${problems.join('')}`);
+}
+
+/** Control characters (a newline in a hub message) would break the one-line-per-problem layout. */
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
 }
 
 const UNITS = ['KiB', 'MiB', 'GiB', 'TiB'] as const;

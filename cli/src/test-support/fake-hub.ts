@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Environment, HubInfo, Machine, PackageInfo } from '@cuttle/shared';
+import type { Environment, HubInfo, Machine, PackageInfo, Project, Release } from '@cuttle/shared';
 
 /** What the fake hub saw of one request (the body only as size and hash: uploads can be big). */
 export interface RecordedRequest {
@@ -127,4 +127,31 @@ export function machine(overrides: Partial<Machine> = {}): Machine {
 
 export function hubInfo(overrides: Partial<HubInfo> = {}): HubInfo {
   return { name: 'cuttle-hub', version: '0.1.0', protocolVersion: 1, tentaclePort: 10943, fingerprint: `sha256:${Array(32).fill('AB').join(':')}`, ...overrides };
+}
+
+export function project(overrides: Partial<Project> = {}): Project {
+  return {
+    name: 'Acme',
+    description: 'The Acme web shop',
+    steps: [
+      { name: 'Deploy web', type: 'deploy-package', package: 'Acme.Web', roles: ['web-server'] },
+      { name: 'Migrate database', type: 'run-script', roles: ['db-server'], script: './migrate.sh\n' },
+    ],
+    createdAt: '2025-01-31T14:05:09.000Z',
+    updatedAt: '2025-01-31T14:05:09.000Z',
+    ...overrides,
+  };
+}
+
+export function release(overrides: Partial<Release> = {}): Release {
+  return {
+    project: 'Acme',
+    version: '0.0.1',
+    notes: null,
+    createdAt: '2025-01-31T14:05:09.000Z',
+    createdBy: 'ci',
+    steps: project().steps,
+    packages: [{ id: 'Acme.Web', version: '1.4.0', sha256: 'a'.repeat(64), size: 1234 }],
+    ...overrides,
+  };
 }
