@@ -112,3 +112,35 @@ describe('projects and releases API', () => {
     expect((await call('/api/v1/projects/Shop/releases')).status).toBe(404);
   });
 });
+
+describe('projects and releases through the CLI', () => {
+  it('applies a YAML project, creates a release with a pinned package and lists it', async () => {
+    const temp = await makeTempDir();
+    const hub = await startHubProcess({ dataDir: `${temp.dir}/data` });
+    try {
+      const { writeFile } = await import('node:fs/promises');
+      const { runCli } = await import('../support/processes.js');
+      const cli = (args: string[]) => runCli(args, { hub: hub.url, apiKey: hub.adminKey, cwd: temp.dir });
+      expect((await uploadRaw(hub.url, hub.adminKey, 'Acme.Web.1.0.0.zip', buildZip([{ name: 'a.txt', data: 'a' }]))).status).toBe(201);
+      expect((await uploadRaw(hub.url, hub.adminKey, 'Acme.Web.1.1.0.zip', buildZip([{ name: 'a.txt', data: 'b' }]))).status).toBe(201);
+      await writeFile(
+        `${temp.dir}/cuttle.yaml`,
+        ['name: Shop', 'steps:', '  - name: Deploy web', '    type: deploy-package', '    package: Acme.Web', '    roles: [web-server]', ''].join('\n'),
+      );
+      const applied = await cli(['project', 'apply', '-f', 'cuttle.yaml']);
+      expect(applied.code, applied.stderr).toBe(0);
+      expect(applied.stdout).toContain('created project Shop (1 step)');
+      const created = await cli(['release', 'create', '--project', 'Shop', '--package', 'Acme.Web:1.0.0', '--json']);
+      expect(created.code, created.stderr).toBe(0);
+      expect(JSON.parse(created.stdout)).toMatchObject({ version: '0.0.1', packages: [{ id: 'Acme.Web', version: '1.0.0' }] });
+      const listed = await cli(['release', 'list', '--project', 'Shop']);
+      expect(listed.stdout).toContain('0.0.1');
+      const bad = await cli(['release', 'create', '--project', 'Shop', '--package', 'Acme.Web:9.9.9']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('unknown-package');
+    } finally {
+      await hub.stop();
+      await temp.remove();
+    }
+  });
+});
