@@ -1,4 +1,4 @@
-import semver from 'semver';
+import compareSemVer from 'semver/functions/compare.js';
 import { CuttleError } from './errors.js';
 
 /** The official SemVer 2.0.0 grammar (semver.org), anchored. */
@@ -70,6 +70,6 @@ export function packageFileName(name: PackageName): string {
 
 /** Orders versions by SemVer precedence; equal precedence falls back to the raw string. */
 export function compareVersions(a: string, b: string): number {
-  const byPrecedence = semver.compare(a, b);
+  const byPrecedence = compareSemVer(a, b);
   return byPrecedence !== 0 ? byPrecedence : a < b ? -1 : a > b ? 1 : 0;
 }

@@ -3,7 +3,6 @@ import type { Project } from '@cuttle/shared';
 import { examples, type CommandContext, type CommandDefinition } from '../command-kit.js';
 import { checkName } from '../local-validation.js';
 import { formatTimestamp, printJson, printLine, renderTable } from '../output.js';
-import { readProjectFile } from '../project-file.js';
 import { countSteps, deployedPackages, renderProject } from '../project-view.js';
 
 export interface ApplyProjectOptions {
@@ -18,6 +17,8 @@ export interface ApplyProjectOptions {
  * whole definition as `PUT /api/v1/projects/{name}`.
  */
 export async function runApplyProject(ctx: CommandContext, options: ApplyProjectOptions): Promise<Project> {
+  // loaded on use: the YAML parser is the CLI's heaviest import, and only this command needs it
+  const { readProjectFile } = await import('../project-file.js');
   const { name, definition } = await readProjectFile(ctx.io.cwd, options.file, options.name);
   const { project, created } = await ctx.hub().putProject(name, definition);
   if (ctx.json) printJson(ctx.io, project);
