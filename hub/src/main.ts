@@ -26,7 +26,12 @@ async function main(): Promise<void> {
   let hub: RunningHub | null = null;
   let stopRequested: string | null = null;
   const stop = (signal: string) => {
-    if (stopRequested && hub === null) return;
+    if (stopRequested && hub === null) {
+      // a second signal while stopping: stop waiting
+      log.warn({ signal }, 'second signal: exiting now');
+      log.flush();
+      process.exit(1);
+    }
     stopRequested = signal;
     if (hub === null) return; // startup finishes first, then stops
     const running = hub;

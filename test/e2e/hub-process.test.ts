@@ -89,6 +89,22 @@ describe('the cuttle-hub process', () => {
     expect(await b.stop('SIGINT')).toBe(0);
   });
 
+  it('stops promptly while a refused tentacle client keeps its socket open', async () => {
+    const hub = await start();
+    const tls = await import('node:tls');
+    const socket = tls.connect({ host: '127.0.0.1', port: hub.ready.tentaclePort, rejectUnauthorized: false, allowHalfOpen: true }, () => {
+      socket.write('GET /tentacle/v1/connect HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer nope\r\n\r\n');
+    });
+    socket.on('error', () => undefined);
+    socket.on('data', () => undefined);
+    await new Promise((resolve) => socket.once('end', resolve));
+    const started = Date.now();
+    expect(await hub.stop('SIGTERM')).toBe(0);
+    // the hub's own connection cut-off is 5 s; without it a held socket would block the stop forever
+    expect(Date.now() - started).toBeLessThan(4_000);
+    socket.destroy();
+  });
+
   it('prints every configuration problem and exits non-zero', async () => {
     const result = await runHub(['--port', 'x', '--tentacle-port', '70000', '--max-package-size', 'huge'], { CUTTLE_DATA: '/tmp/never-used' });
     expect(result.code).toBe(2);

@@ -129,6 +129,23 @@ describe('tentacle port', () => {
       await expect(connect(port(), hub.dataDir, make())).rejects.toMatchObject({ status });
     });
 
+    it('survives a token whose payload is not JSON', async () => {
+      const b64 = (text: string) => Buffer.from(text).toString('base64url');
+      const token = `${b64('{"alg":"ES256","typ":"JWT"}')}.${b64('not json')}.x`;
+      await expect(connect(port(), hub.dataDir, token)).rejects.toMatchObject({ status: 401 });
+      expect((await api(hub.url, '/healthz')).status).toBe(200);
+    });
+
+    it('refuses the hello of a machine revoked after its upgrade was accepted', async () => {
+      const lateKeys = makeKeys();
+      expect((await register('late', lateKeys)).status).toBe(201);
+      const c = await connect(port(), hub.dataDir, connectToken('late', lateKeys.privateKey));
+      expect((await api(hub.url, '/api/v1/machines/late', { method: 'DELETE', key: hub.adminKey })).status).toBe(204);
+      c.ws.send(hello());
+      expect((await c.closed).code).toBe(4003);
+      expect(c.messages.some((m) => m.type === 'hello')).toBe(false);
+    });
+
     it('answers malformed JSON, unknown types and binary frames with an error, and closes oversized messages', async () => {
       const c = await connect(port(), hub.dataDir, connectToken('conn', keys.privateKey));
       c.ws.send(hello());

@@ -63,6 +63,16 @@ export function createTentacleGateway(deps: GatewayDeps): TentacleGateway {
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    try {
+      acceptUpgrade(req, socket, head);
+    } catch (error) {
+      // never let one connection's fault reach the process
+      log.error({ err: error, remote: req.socket.remoteAddress }, 'tentacle upgrade failed');
+      refuseUpgrade(socket, 500, 'the hub could not accept the connection');
+    }
+  });
+
+  function acceptUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (req.url ?? '').split('?')[0];
     if (path !== TENTACLE_CONNECT_PATH) return refuseUpgrade(socket, 404, 'unknown path');
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -80,24 +90,32 @@ export function createTentacleGateway(deps: GatewayDeps): TentacleGateway {
         deps.hubVersion,
         {
           onReady: (ready, hello) => {
+            // The machine may have been removed, disabled or re-keyed since the upgrade was checked.
+            const current = deps.machines.findForConnect(machine.name);
+            if (!current || current.disabled || current.publicKey !== machine.publicKey) {
+              ready.close(current?.disabled ? CLOSE_CODES.disabled : CLOSE_CODES.revoked, 'this machine is no longer registered with this key, or is disabled');
+              return null;
+            }
             const replaced = connections.add(ready);
             replaced?.close(CLOSE_CODES.replaced, 'a newer connection of this machine replaced this one');
             deps.machines.recordHello(machine.name, { tentacleVersion: hello.tentacleVersion, os: hello.os, freeDiskBytes: hello.freeDiskBytes });
             log.info({ machine: machine.name, tentacleVersion: hello.tentacleVersion, replaced: replaced !== null }, 'tentacle connected');
-            const current = deps.machines.findForConnect(machine.name);
-            return { roles: current?.roles ?? machine.roles, environments: current?.environments ?? machine.environments };
+            return { roles: current.roles, environments: current.environments };
           },
           onClosed: (closed) => {
             sessions.delete(closed);
-            if (connections.remove(closed)) deps.machines.recordDisconnect(closed.machineName);
-            if (sessions.size === 0) allClosed?.();
+            try {
+              if (connections.remove(closed)) deps.machines.recordDisconnect(closed.machineName);
+            } finally {
+              if (sessions.size === 0) allClosed?.();
+            }
           },
         },
         log,
       );
       sessions.add(session);
     });
-  });
+  }
 
   // One sweep for all connections: each gets a ping, and one that missed the last is dropped.
   const heartbeat = setInterval(() => {
@@ -163,9 +181,19 @@ function sendJsonError(res: ServerResponse, error: CuttleError): void {
   res.writeHead(ERROR_STATUS[error.code], { 'Content-Type': 'application/json', Connection: 'close' }).end(JSON.stringify(body));
 }
 
-function refuseUpgrade(socket: Duplex, status: 401 | 403 | 404, reason: string): void {
-  const text = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found';
-  const body = JSON.stringify({ error: { code: status === 404 ? 'not-found' : status === 403 ? 'machine-disabled' : 'unauthorized', message: reason } });
+const REFUSALS = {
+  401: { text: 'Unauthorized', code: 'unauthorized' },
+  403: { text: 'Forbidden', code: 'machine-disabled' },
+  404: { text: 'Not Found', code: 'not-found' },
+  500: { text: 'Internal Server Error', code: 'internal' },
+} as const;
+
+/** Answers an upgrade with an HTTP error and closes the socket (no websocket ever exists). */
+function refuseUpgrade(socket: Duplex, status: keyof typeof REFUSALS, reason: string): void {
+  const { text, code } = REFUSALS[status];
+  const body = JSON.stringify({ error: { code, message: reason } });
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  // a client that never closes its side does not keep the socket (or the hub's shutdown) waiting
+  setTimeout(() => socket.destroy(), 1_000).unref();
 }
 

@@ -16,7 +16,8 @@ import type { HealthReport } from '../machines/machine-service.js';
 
 export interface SessionEvents {
   /** The tentacle said hello with the right protocol: it is now online. */
-  onReady(session: WebSocketSession, hello: Extract<TentacleMessage, { type: 'hello' }>): { roles: string[]; environments: string[] };
+  /** Returns what the hub's hello tells the tentacle, or null when the session was refused (and closed). */
+  onReady(session: WebSocketSession, hello: Extract<TentacleMessage, { type: 'hello' }>): { roles: string[]; environments: string[] } | null;
   onClosed(session: WebSocketSession): void;
 }
 
@@ -41,10 +42,20 @@ export class WebSocketSession implements TentacleSession {
     private readonly log: Logger,
   ) {
     this.helloTimer = setTimeout(() => this.close(CLOSE_CODES.helloTimeout, 'no hello within the time allowed'), PROTOCOL_LIMITS.helloTimeoutMs);
-    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on('message', (data, isBinary) => this.guard('message', () => this.onMessage(data, isBinary)));
     socket.on('pong', () => (this.awaitingPong = false));
-    socket.on('close', (code, reason) => this.onClose(code, reason.toString()));
+    socket.on('close', (code, reason) => this.guard('close', () => this.onClose(code, reason.toString())));
     socket.on('error', (error) => this.log.debug({ machine: machineName, err: error }, 'tentacle socket error'));
+  }
+
+  /** A fault while handling one connection's event closes that connection, never the process. */
+  private guard(event: string, handle: () => void): void {
+    try {
+      handle();
+    } catch (error) {
+      this.log.error({ machine: this.machineName, event, err: error }, 'failed to handle a tentacle event');
+      if (event !== 'close') this.close(1011, 'the hub failed to handle a message');
+    }
   }
 
   get isReady(): boolean {
@@ -134,6 +145,7 @@ export class WebSocketSession implements TentacleSession {
     }
     this.ready = true;
     const machine = this.events.onReady(this, hello);
+    if (!machine) return;
     this.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, hubVersion: this.hubVersion, machine: { name: this.machineName, ...machine } });
   }
 

@@ -38,7 +38,12 @@ export function verifyConnectToken(
   keys: PublicKeyCache = new PublicKeyCache(),
 ): ConnectVerdict {
   const refuse = (reason: string, status: 401 | 403 = 401): ConnectVerdict => ({ ok: false, status, reason });
-  const decoded = jwt.decode(token, { complete: true });
+  let decoded: jwt.Jwt | null;
+  try {
+    decoded = jwt.decode(token, { complete: true });
+  } catch {
+    return refuse('the connect token is not a JWT');
+  }
   if (!decoded || typeof decoded.payload !== 'object' || decoded.payload === null) return refuse('the connect token is not a JWT');
   if (decoded.header.alg !== CONNECT_TOKEN_ALGORITHM) return refuse(`the connect token must be signed with ${CONNECT_TOKEN_ALGORITHM}`);
   const issuer = decoded.payload.iss;

@@ -30,6 +30,14 @@ export class ConnectionRegistry {
     return true;
   }
 
+  /** Closes the machine's session and forgets it at once (revoked, disabled, replaced). */
+  disconnect(name: string, code: number, reason: string): void {
+    const session = this.get(name);
+    if (!session) return;
+    this.sessions.delete(name.toLowerCase());
+    session.close(code, reason);
+  }
+
   get(name: string): TentacleSession | null {
     return this.sessions.get(name.toLowerCase()) ?? null;
   }

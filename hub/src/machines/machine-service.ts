@@ -45,7 +45,7 @@ export class MachineService {
       if (request.disabled !== undefined) this.repo.setDisabled(machine.id, request.disabled);
       return this.require(machine.name);
     });
-    if (updated.disabled) this.connections.get(updated.name)?.close(CLOSE_CODES.disabled, 'this machine has been disabled on the hub');
+    if (updated.disabled) this.connections.disconnect(updated.name, CLOSE_CODES.disabled, 'this machine has been disabled on the hub');
     this.log.info({ machine: updated.name, roles: updated.roles, environments: updated.environments, disabled: updated.disabled }, 'machine updated');
     return this.toMachine(updated);
   }
@@ -54,7 +54,7 @@ export class MachineService {
   remove(name: string): void {
     const machine = this.require(name);
     this.repo.transaction(() => this.repo.delete(machine.id));
-    this.connections.get(machine.name)?.close(CLOSE_CODES.revoked, 'this machine has been removed from the hub');
+    this.connections.disconnect(machine.name, CLOSE_CODES.revoked, 'this machine has been removed from the hub');
     this.log.info({ machine: machine.name }, 'machine removed');
   }
 

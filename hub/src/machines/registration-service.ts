@@ -83,7 +83,7 @@ export class RegistrationService {
       return { replaced: existing !== null, name: existing?.name ?? request.name, environments: environments.map((e) => e.name) };
     });
 
-    if (result.replaced) this.connections.get(result.name)?.close(CLOSE_CODES.revoked, 'this machine was registered again with a new key');
+    if (result.replaced) this.connections.disconnect(result.name, CLOSE_CODES.revoked, 'this machine was registered again with a new key');
     this.log.info({ machine: result.name, roles, environments: result.environments, replaced: result.replaced }, 'tentacle registered');
     return { name: result.name, roles, environments: result.environments, registeredAt: now };
   }
