@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseHubArgs, parseSize } from './config.js';
+import { MAX_TIMER_SECONDS, parseHubArgs, parseSize } from './config.js';
 
 describe('parseHubArgs', () => {
   it('uses the contract defaults', () => {
@@ -37,6 +37,20 @@ describe('parseHubArgs', () => {
     expect(text).toContain('CUTTLE_ADMIN_API_KEY');
     expect(text).toContain('--tls-cert and --tls-key');
     expect(parsed.problems.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('caps timer settings at 2147483 seconds, the longest a Node timer waits', () => {
+    expect(MAX_TIMER_SECONDS).toBe(2147483);
+    const ok = parseHubArgs(['--upload-idle-timeout', '2147483'], { CUTTLE_HEALTH_CHECK_INTERVAL: '2147483' });
+    expect(ok.kind === 'config' && ok.config).toMatchObject({ uploadIdleTimeoutMs: 2147483000, healthCheckIntervalMs: 2147483000 });
+    expect(2147483000).toBeLessThanOrEqual(2 ** 31 - 1);
+
+    const parsed = parseHubArgs(['--upload-idle-timeout', '2147484'], { CUTTLE_HEALTH_CHECK_INTERVAL: '99999999999' });
+    expect(parsed.kind).toBe('invalid');
+    if (parsed.kind !== 'invalid') return;
+    expect(parsed.problems).toHaveLength(2);
+    expect(parsed.problems[0]).toMatch(/^--upload-idle-timeout \(CUTTLE_UPLOAD_IDLE_TIMEOUT\): at most 2147483 seconds.*\(got "2147484"\)$/);
+    expect(parsed.problems[1]).toMatch(/^--health-check-interval \(CUTTLE_HEALTH_CHECK_INTERVAL\): at most 2147483 seconds/);
   });
 
   it('refuses unknown flags', () => {

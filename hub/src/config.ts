@@ -109,6 +109,9 @@ const size = z.string().transform((text, ctx) => {
   return value;
 });
 const positiveInt = z.coerce.number().int().positive();
+/** Longest delay a Node timer takes (2^31 - 1 ms); longer ones overflow and fire after 1 ms. */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000); // 2147483, about 24.8 days
+const timerSeconds = positiveInt.max(MAX_TIMER_SECONDS, `at most ${MAX_TIMER_SECONDS} seconds (about 24.8 days): Node timers cannot wait longer`);
 
 const RawConfigSchema = z.object({
   data: z.string().min(1).default(DEFAULTS.data),
@@ -118,14 +121,14 @@ const RawConfigSchema = z.object({
   inbox: z.string().min(1).optional(),
   'max-package-size': size.optional(),
   'keep-package-versions': positiveInt.optional(),
-  'upload-idle-timeout': positiveInt.default(DEFAULTS.uploadIdleTimeoutSeconds),
+  'upload-idle-timeout': timerSeconds.default(DEFAULTS.uploadIdleTimeoutSeconds),
   'inbox-overwrite-mode': OverwriteModeSchema.default(DEFAULTS.inboxOverwriteMode),
   'max-zip-entries': positiveInt.default(DEFAULT_ZIP_LIMITS.maxEntries),
   'max-unpacked-size': size.optional(),
   'max-compression-ratio': positiveInt.default(DEFAULT_ZIP_LIMITS.maxCompressionRatio),
   'tls-cert': z.string().min(1).optional(),
   'tls-key': z.string().min(1).optional(),
-  'health-check-interval': positiveInt.default(DEFAULTS.healthCheckIntervalSeconds),
+  'health-check-interval': timerSeconds.default(DEFAULTS.healthCheckIntervalSeconds),
   'log-level': z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.logLevel),
 });
 

@@ -52,6 +52,26 @@ describe('SemVer and ids', () => {
     expect(['1.0', 'v1.0.0', '1.0.0-', '1.0.0-01', '01.0.0', '1.0.0+', '1.0.0 ', ''].some(isValidSemVer)).toBe(false);
   });
 
+  it('refuses numeric identifiers above Number.MAX_SAFE_INTEGER', () => {
+    const max = String(Number.MAX_SAFE_INTEGER); // 9007199254740991
+    expect([`${max}.0.0`, `0.${max}.0`, `0.0.${max}`, `1.0.0-${max}`, `1.0.0-rc.${max}`, '1.0.0+99999999999999999999', '1.0.0-99999999999999999999x'].every(isValidSemVer)).toBe(true);
+    expect(
+      ['9007199254740992.0.0', `0.99999999999999999999.0`, `0.0.9007199254740992`, '1.0.0-9007199254740992', '1.0.0-rc.99999999999999999999', '1.0.0-a.1.99999999999999999999+b'].some(
+        isValidSemVer,
+      ),
+    ).toBe(false);
+    expect(() => parsePackageFileName('Acme.99999999999999999999.0.0.zip')).toThrow(/no SemVer 2 version/);
+  });
+
+  it('compares versions semver cannot parse without throwing', () => {
+    const huge = '99999999999999999999.0.0';
+    expect(() => compareVersions(huge, '1.0.0')).not.toThrow();
+    expect(compareVersions(huge, '1.0.0')).toBe(huge < '1.0.0' ? -1 : 1);
+    expect(compareVersions('not-a-version', 'not-a-version')).toBe(0);
+    expect(['b', huge, '1.0.0', 'a'].sort(compareVersions)).toHaveLength(4);
+    expect(compareVersions('1.0.0-rc.9007199254740991', '1.0.0-rc.10')).toBe(1);
+  });
+
   it('accepts ids of letters, digits, dot, dash, underscore only', () => {
     expect(isValidPackageId('Acme.Web_2-x')).toBe(true);
     expect(['a/b', 'a..b', '.a', 'a.', '', 'a\0b', 'ä'].some(isValidPackageId)).toBe(false);

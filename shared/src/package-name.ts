@@ -15,8 +15,20 @@ export interface PackageName {
   version: string;
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const isSafeNumber = (identifier: string): boolean => !/^\d+$/.test(identifier) || BigInt(identifier) <= MAX_SAFE;
+
+/**
+ * SemVer 2 of at most MAX_VERSION_LENGTH characters whose numeric identifiers (major, minor,
+ * patch and numeric prerelease identifiers) are at most Number.MAX_SAFE_INTEGER: the `semver`
+ * package throws on larger major/minor/patch and compares larger prerelease numbers as strings.
+ */
 export function isValidSemVer(version: string): boolean {
-  return version.length <= MAX_VERSION_LENGTH && SEMVER_2.test(version);
+  if (version.length > MAX_VERSION_LENGTH) return false;
+  const match = SEMVER_2.exec(version);
+  if (!match) return false;
+  const [, major = '', minor = '', patch = '', prerelease] = match;
+  return [major, minor, patch, ...(prerelease?.split('.') ?? [])].every(isSafeNumber);
 }
 
 export function assertValidVersion(version: string): void {
@@ -68,8 +80,16 @@ export function packageFileName(name: PackageName): string {
   return `${name.id}.${name.version}.zip`;
 }
 
-/** Orders versions by SemVer precedence; equal precedence falls back to the raw string. */
+/**
+ * Orders versions by SemVer precedence; equal precedence falls back to the raw string. Never throws:
+ * a version `semver` cannot parse (stored before validation was tightened) sorts by raw string.
+ */
 export function compareVersions(a: string, b: string): number {
-  const byPrecedence = compareSemVer(a, b);
+  let byPrecedence = 0;
+  try {
+    byPrecedence = compareSemVer(a, b);
+  } catch {
+    byPrecedence = 0;
+  }
   return byPrecedence !== 0 ? byPrecedence : a < b ? -1 : a > b ? 1 : 0;
 }

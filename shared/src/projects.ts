@@ -1,4 +1,6 @@
+import { posix } from 'node:path';
 import { z } from 'zod';
+import { MAX_PACKAGE_ID_LENGTH, isValidPackageId } from './package-name.js';
 import { RoleNameSchema } from './protocol.js';
 
 /** Projects, their deployment process, and releases: HTTP bodies shared by hub and CLI. */
@@ -8,7 +10,33 @@ export const ProjectNameSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'letters, digits, ".", "-", "_"; 1-100 characters, starting with a letter or digit');
 
 const StepNameSchema = z.string().min(1, 'a step needs a name').max(100);
-const PackageIdRefSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a package id: letters, digits, ".", "-", "_"');
+const PackageIdRefSchema = z
+  .string()
+  .refine(
+    isValidPackageId,
+    `a package id: letters, digits, ".", "-", "_"; starts with a letter or digit; no ".." and no trailing "."; at most ${MAX_PACKAGE_ID_LENGTH} characters`,
+  );
+
+/** Why an installDir is refused, or undefined when it is an absolute, normalized folder other than "/". */
+function installDirProblem(p: string): string | undefined {
+  if (p.includes('\0')) return 'installDir must not contain a NUL character';
+  if (!p.startsWith('/')) return 'installDir must be an absolute path';
+  if (p === '/') return 'installDir must not be the root folder "/"';
+  const segments = p.slice(1).split('/');
+  if (segments.some((segment) => segment === '.' || segment === '..')) return 'installDir must not contain "." or ".." segments';
+  if (segments.some((segment) => segment === '')) return 'installDir must not contain empty segments ("//") or end with "/"';
+  if (posix.normalize(p) !== p) return 'installDir must be a normalized absolute path';
+  return undefined;
+}
+
+const InstallDirSchema = z
+  .string()
+  .min(1)
+  .max(4096)
+  .superRefine((p, ctx) => {
+    const problem = installDirProblem(p);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const DeployPackageStepSchema = z
   .object({
@@ -17,12 +45,7 @@ export const DeployPackageStepSchema = z
     package: PackageIdRefSchema,
     roles: z.array(RoleNameSchema).min(1, 'name at least one role the step runs on'),
     /** Copy the release into this fixed folder instead of switching the `current` link. */
-    installDir: z
-      .string()
-      .min(1)
-      .max(4096)
-      .refine((p) => p.startsWith('/'), 'installDir must be an absolute path')
-      .optional(),
+    installDir: InstallDirSchema.optional(),
     parallelism: z.number().int().min(1).max(1000).optional(),
     retain: z.number().int().min(1).max(100).optional(),
   })

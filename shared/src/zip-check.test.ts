@@ -10,6 +10,7 @@ import { CuttleError } from './errors.js';
 import {
   DEFAULT_ZIP_LIMITS,
   assertSafeLinkTarget,
+  centralDirectoryBudget,
   checkEntries,
   inspectZip,
   normalizeEntryName,
@@ -149,6 +150,22 @@ describe('normalizeEntryName', () => {
     const error = await failure(() => normalizeEntryName(name));
     expect(error.code).toBe('unsafe-zip-entry');
     expect(error.details).toMatchObject({ entry: name, reason });
+  });
+
+  it('refuses names over 4096 bytes and segments over 255 bytes (name-too-long)', async () => {
+    const segment = 'a'.repeat(255);
+    const longest = Array.from({ length: 16 }, () => segment).join('/'); // 4095 bytes
+    expect(normalizeEntryName(longest)).toBe(longest);
+    expect(normalizeEntryName(`${longest}/`)).toBe(longest);
+    const tooLong = await failure(() => normalizeEntryName(`${longest}/b`));
+    expect(tooLong.code).toBe('unsafe-zip-entry');
+    expect(tooLong.details).toMatchObject({ reason: 'name-too-long', bytes: 4097, max: 4096 });
+    expect(String(tooLong.details?.['entry']).length).toBeLessThanOrEqual(200);
+    expect(normalizeEntryName(`d/${segment}`)).toBe(`d/${segment}`);
+    const longSegment = await failure(() => normalizeEntryName(`d/${segment}b/x`));
+    expect(longSegment.details).toMatchObject({ entry: `d/${segment}b/x`, reason: 'name-too-long' });
+    // bytes, not characters: 128 two-byte characters are 256 bytes
+    expect((await failure(() => normalizeEntryName('é'.repeat(128)))).details).toMatchObject({ reason: 'name-too-long' });
   });
 });
 
@@ -311,6 +328,7 @@ describe('inspectZip on forged zips', () => {
     ['a NUL', [{ name: 'a\0b', data: 'x' }], 'a\0b', 'nul'],
     ['an empty name', [{ name: '', data: 'x' }], '', 'empty-name'],
     ['an empty segment', [{ name: 'a//b', data: 'x' }], 'a//b', 'empty-segment'],
+    ['a path segment over 255 bytes', [{ name: `d/${'s'.repeat(256)}`, data: 'x' }], `d/${'s'.repeat(256)}`, 'name-too-long'],
     ['a name that is not UTF-8', [{ name: Buffer.from([0x61, 0xff]), data: 'x' }], 'a\ufffd', 'encoding'],
     ['a duplicate', [{ name: 'a.txt', data: '1' }, { name: 'a.txt', data: '2' }], 'a.txt', 'duplicate'],
     ['a file and a directory of one name', [{ name: 'a', data: '1' }, { name: 'a/' }], 'a', 'duplicate'],
@@ -328,6 +346,7 @@ describe('inspectZip on forged zips', () => {
     ['a symlink with a NUL', [link('x', 'a\0b')], 'x', 'nul'],
     ['an empty symlink', [link('x', '')], 'x', 'empty-link-target'],
     ['a symlink target over 4 KiB', [link('x', 'a'.repeat(4097))], 'x', 'link-target-too-long'],
+    ['a symlink target of 4097 bytes in segments', [link('x', 'a/'.repeat(2048) + 'b')], 'x', 'link-target-too-long'],
     ['a symlink announcing a 50 MB target', [{ ...link('x', 'a'.repeat(100)), method: 8, size: 50_000_000 }], 'x', 'link-target-too-long'],
     ['a symlink target that is not UTF-8', [link('x', Buffer.from([0xff]))], 'x', 'encoding'],
     ['an escape through a symlink', [link('s', '.'), link('e', 's/..')], 'e', 'link-escapes-root'],
@@ -344,6 +363,28 @@ describe('inspectZip on forged zips', () => {
     const error = await failure(inspectZip(await save(bytes), { ...DEFAULT_ZIP_LIMITS, maxEntries: 100 }));
     expect(error.code).toBe('zip-limits-exceeded');
     expect(error.details).toMatchObject({ limit: 'maxEntries', value: 5000, max: 100 });
+  });
+
+  it('refuses a central directory over min(64 MiB, maxEntries * 1 KiB) before unzipper lists it', async () => {
+    expect(centralDirectoryBudget(DEFAULT_ZIP_LIMITS)).toBe(64 * 2 ** 20);
+    expect(centralDirectoryBudget({ ...DEFAULT_ZIP_LIMITS, maxEntries: 10 })).toBe(10_240);
+    const name = Array.from({ length: 10 }, () => 'n'.repeat(200)).join('/'); // 2009 bytes
+    const path = await save(rawZip([{ name, data: 'x' }]));
+    const error = await failure(inspectZip(path, { ...DEFAULT_ZIP_LIMITS, maxEntries: 1 }));
+    expect(error.code).toBe('zip-limits-exceeded');
+    expect(error.details).toEqual({ limit: 'centralDirectorySize', value: 46 + 2009, max: 1024 });
+    expect((await inspectZip(path, { ...DEFAULT_ZIP_LIMITS, maxEntries: 3 })).fileCount).toBe(1);
+  });
+
+  it('refuses central directory records that run past the announced directory size', async () => {
+    const names = ['a'.repeat(100), 'b'.repeat(100), 'c'.repeat(100)];
+    const bytes = rawZip(names.map((name): RawEntry => ({ name, data: 'x' })));
+    const end = bytes.lastIndexOf(Buffer.from('PK\x05\x06'));
+    expect(bytes.readUInt32LE(end + 12)).toBe(3 * 146);
+    bytes.writeUInt32LE(3 * 46, end + 12); // claims a tiny directory: unzipper would still read all three records
+    const error = await failure(inspectZip(await save(bytes)));
+    expect(error.code).toBe('invalid-zip');
+    expect(error.details).toMatchObject({ directorySize: 3 * 46 });
   });
 
   it('refuses forged sizes: a huge ratio and a huge total', async () => {

@@ -9,7 +9,7 @@ import type { CentralDirectory, File as ZipFile } from 'unzipper';
 import { CuttleError, isCuttleError } from './errors.js';
 import { MAX_LINK_TARGET_BYTES, assertLinksStayInside, assertSafeLinkTarget, normalizeEntryName } from './zip-entry-name.js';
 
-export { MAX_LINK_TARGET_BYTES, assertSafeLinkTarget, normalizeEntryName } from './zip-entry-name.js';
+export { MAX_ENTRY_NAME_BYTES, MAX_LINK_TARGET_BYTES, MAX_SEGMENT_BYTES, assertSafeLinkTarget, normalizeEntryName } from './zip-entry-name.js';
 
 export interface ZipLimits {
   /** Most entries (files, directories, symlinks) one zip may hold. */
@@ -68,6 +68,12 @@ const CENTRAL_HEADER_SIGNATURE = 0x02014b50;
 const CENTRAL_HEADER_MIN = 46;
 const LOCAL_HEADER_MIN = 30;
 const FLAG_ENCRYPTED = 0x1;
+/** Most bytes of central directory read into memory (unzipper keeps all of it, names, extras and comments). */
+const MAX_CENTRAL_DIRECTORY_BYTES = 64 * 1024 ** 2;
+/** Budget of central directory bytes per allowed entry. */
+const CENTRAL_DIRECTORY_BYTES_PER_ENTRY = 1024;
+/** Chunk size for walking the central directory record headers. */
+const SCAN_CHUNK = 1024 ** 2;
 const STORED = 0;
 const DEFLATED = 8;
 
@@ -213,6 +219,14 @@ async function readEnd(handle: FileHandle, fileSize: number, limits: ZipLimits):
   if (count > limits.maxEntries) {
     throw tooBig(`The zip has ${count} entries; at most ${limits.maxEntries} are allowed.`, { limit: 'maxEntries', value: count, max: limits.maxEntries });
   }
+  const maxDirectorySize = centralDirectoryBudget(limits);
+  if (directorySize > maxDirectorySize) {
+    throw tooBig(`The zip's central directory is ${directorySize} bytes; at most ${maxDirectorySize} are allowed.`, {
+      limit: 'centralDirectorySize',
+      value: directorySize,
+      max: maxDirectorySize,
+    });
+  }
   if (directoryOffset + directorySize > directoryEnd || count * CENTRAL_HEADER_MIN > directorySize) {
     throw invalidZip('The zip is truncated or damaged: its central directory does not fit in the file.', {
       entries: count,
@@ -221,7 +235,53 @@ async function readEnd(handle: FileHandle, fileSize: number, limits: ZipLimits):
       fileSize,
     });
   }
+  await assertRecordsInsideDirectory(handle, count, directoryOffset, directorySize);
   return { endOffset, directoryOffset, directorySize };
+}
+
+/** Most central directory bytes a zip may have under these limits: min(64 MiB, maxEntries * 1 KiB). */
+export function centralDirectoryBudget(limits: ZipLimits): number {
+  return Math.min(MAX_CENTRAL_DIRECTORY_BYTES, Math.max(0, limits.maxEntries) * CENTRAL_DIRECTORY_BYTES_PER_ENTRY);
+}
+
+/**
+ * Walks the record headers of the central directory (without keeping names, extras or comments)
+ * and checks that `count` records fit in the `directorySize` bytes the end record announces.
+ * unzipper reads `count` records from the directory offset whatever the size says, so without
+ * this a small announced size would not bound what it loads.
+ */
+async function assertRecordsInsideDirectory(handle: FileHandle, count: number, directoryOffset: number, directorySize: number): Promise<void> {
+  const chunk = Buffer.alloc(Math.min(SCAN_CHUNK, Math.max(directorySize, CENTRAL_HEADER_MIN)));
+  let chunkStart = 0; // relative to the directory
+  let chunkLength = 0;
+  let at = 0;
+  for (let index = 0; index < count; index++) {
+    if (at + CENTRAL_HEADER_MIN > directorySize) {
+      throw invalidZip(`The zip is damaged: central directory record ${index + 1} lies beyond the central directory's announced size.`, {
+        index,
+        entries: count,
+        directorySize,
+      });
+    }
+    if (at < chunkStart || at + CENTRAL_HEADER_MIN > chunkStart + chunkLength) {
+      chunkStart = at;
+      const wanted = Math.min(chunk.length, directorySize - at);
+      ({ bytesRead: chunkLength } = await handle.read(chunk, 0, wanted, directoryOffset + at));
+      if (chunkLength < CENTRAL_HEADER_MIN) throw invalidZip('The zip is truncated: its central directory cannot be read.', { index, directorySize });
+    }
+    const header = at - chunkStart;
+    if (chunk.readUInt32LE(header) !== CENTRAL_HEADER_SIGNATURE) {
+      throw invalidZip(`The zip is damaged: central directory record ${index + 1} is unreadable.`, { index });
+    }
+    at += CENTRAL_HEADER_MIN + chunk.readUInt16LE(header + 28) + chunk.readUInt16LE(header + 30) + chunk.readUInt16LE(header + 32);
+  }
+  if (at > directorySize) {
+    throw invalidZip("The zip is damaged: its central directory records run past the central directory's announced size.", {
+      entries: count,
+      directorySize,
+      recordsSize: at,
+    });
+  }
 }
 
 async function openChecked(filePath: string, limits: ZipLimits): Promise<{ directory: CentralDirectory; end: EndOfCentralDirectory }> {

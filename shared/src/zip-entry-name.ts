@@ -6,6 +6,10 @@ import { CuttleError } from './errors.js';
 
 /** A symlink target is read into memory: at most this many bytes. */
 export const MAX_LINK_TARGET_BYTES = 4096;
+/** Longest entry name, in UTF-8 bytes (Linux PATH_MAX). */
+export const MAX_ENTRY_NAME_BYTES = 4096;
+/** Longest path segment of an entry name, in UTF-8 bytes (Linux NAME_MAX). */
+export const MAX_SEGMENT_BYTES = 255;
 /** How many symlinks a target may go through before we call it a loop (Linux uses 40). */
 const MAX_LINK_HOPS = 40;
 
@@ -20,6 +24,13 @@ export function normalizeEntryName(name: string): string {
     throw unsafe(name, `The zip entry ${shown} ${why}.`, { reason });
   };
   if (name === '' || name === '/') refuse('empty-name', 'has an empty name');
+  if (Buffer.byteLength(name) > MAX_ENTRY_NAME_BYTES) {
+    throw unsafe(name.slice(0, 200), `The zip entry ${JSON.stringify(name.slice(0, 200))}… has a name longer than ${MAX_ENTRY_NAME_BYTES} bytes.`, {
+      reason: 'name-too-long',
+      bytes: Buffer.byteLength(name),
+      max: MAX_ENTRY_NAME_BYTES,
+    });
+  }
   if (name.includes('\0')) refuse('nul', 'contains a NUL character');
   if (name.includes('\\')) refuse('backslash', 'contains a backslash; zip names use "/"');
   if (name.startsWith('/')) refuse('absolute', 'is an absolute path');
@@ -28,6 +39,7 @@ export function normalizeEntryName(name: string): string {
   for (const segment of path.split('/')) {
     if (segment === '') refuse('empty-segment', 'has an empty path segment ("//")');
     if (segment === '.' || segment === '..') refuse('dot-segment', `has a "${segment}" path segment`);
+    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) refuse('name-too-long', `has a path segment longer than ${MAX_SEGMENT_BYTES} bytes`);
   }
   return path;
 }
