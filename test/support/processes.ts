@@ -105,15 +105,10 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs the built cuttle CLI and collects its output. */
-export function runCli(args: string[], options: { hub?: string; apiKey?: string; cwd?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
-  delete env.CUTTLE_HUB;
-  delete env.CUTTLE_API_KEY;
-  if (options.hub) env.CUTTLE_HUB = options.hub;
-  if (options.apiKey) env.CUTTLE_API_KEY = options.apiKey;
+/** Runs a built binary to completion and collects its output. */
+function runToEnd(bin: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], { env, cwd: options.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { env: options.env ?? process.env, cwd: options.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -121,6 +116,16 @@ export function runCli(args: string[], options: { hub?: string; apiKey?: string;
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs the built cuttle CLI and collects its output. */
+export function runCli(args: string[], options: { hub?: string; apiKey?: string; cwd?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  delete env.CUTTLE_HUB;
+  delete env.CUTTLE_API_KEY;
+  if (options.hub) env.CUTTLE_HUB = options.hub;
+  if (options.apiKey) env.CUTTLE_API_KEY = options.apiKey;
+  return runToEnd(CLI_BIN, args, { env, ...(options.cwd ? { cwd: options.cwd } : {}) });
 }
 
 /** Polls until check returns a value other than undefined, or fails after timeoutMs. */
@@ -140,17 +145,9 @@ export interface TentacleProcess {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
-/** Runs the built cuttle-tentacle (register: to completion; run: in the background). */
+/** Runs the built cuttle-tentacle to completion (register). */
 export function runTentacle(args: string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TENTACLE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runToEnd(TENTACLE_BIN, args);
 }
 
 export function startTentacle(home: string): TentacleProcess {
