@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ApiKeyRepository } from './api-keys/api-key-repository.js';
@@ -46,9 +46,16 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
   const { log } = deps;
   const clock = deps.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true });
-  const { db } = openDatabase(path.join(config.dataDir, 'cuttle.db'));
-  let closeables: Array<() => Promise<void> | void> = [() => void db.close()];
+  // Before anything touches the folder: a second hub would wipe this one's tmp/ and collect its blobs.
+  const releaseLock = lockDataFolder(config.dataDir);
+  // Run in reverse order on close. The inbox stops after both listeners (no new work arrives)
+  // and before the database, which closes last of all but the lock.
+  let closeables: Array<() => Promise<void> | void> = [releaseLock];
+  let inbox: InboxWatcher | null = null;
   try {
+    const { db } = openDatabase(path.join(config.dataDir, 'cuttle.db'));
+    closeables.push(() => void db.close());
+    closeables.push(() => inbox?.stop());
     const apiKeys = new ApiKeyService(new ApiKeyRepository(db), clock);
 
     const projectRepository = new ProjectRepository(db);
@@ -110,9 +117,8 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     healthChecks.unref();
     closeables.push(() => clearInterval(healthChecks));
 
-    const inbox = new InboxWatcher(packages, { dir: config.inboxDir, overwriteMode: config.inboxOverwriteMode, settleMs: config.inboxSettleMs }, log);
+    inbox = new InboxWatcher(packages, { dir: config.inboxDir, overwriteMode: config.inboxOverwriteMode, settleMs: config.inboxSettleMs }, log);
     await inbox.start();
-    closeables.push(() => inbox.stop());
 
     const close = async () => {
       const steps = closeables.reverse();
@@ -128,6 +134,53 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
   } catch (error) {
     for (const step of closeables.reverse()) await step();
     throw error;
+  }
+}
+
+export const LOCK_FILE = 'hub.lock';
+
+/**
+ * Takes `<data>/hub.lock` (created with `wx`, holding our PID) and returns its release. A lock
+ * whose PID is alive refuses the start; one left by a process that is gone is replaced. A lock
+ * holding our own PID is stale too: it is what a restarted container (same PID) finds.
+ */
+function lockDataFolder(dataDir: string): () => void {
+  const lockPath = path.join(dataDir, LOCK_FILE);
+  const mine = `${process.pid}\n`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(lockPath, mine, { flag: 'wx' });
+      return () => {
+        try {
+          if (readFileSync(lockPath, 'utf8') === mine) rmSync(lockPath, { force: true });
+        } catch {
+          // already gone
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let holder: number;
+    try {
+      holder = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
+    } catch {
+      continue; // removed meanwhile: try again
+    }
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isProcessAlive(holder)) {
+      throw new Error(`another hub (pid ${holder}) uses this data folder ${dataDir}; stop it, or give this one another --data (lock file ${lockPath})`);
+    }
+    rmSync(lockPath, { force: true }); // stale: its hub is gone
+  }
+  throw new Error(`could not take the lock file ${lockPath}; is another hub starting on the same data folder?`);
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to another user
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

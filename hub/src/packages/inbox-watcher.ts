@@ -1,4 +1,4 @@
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
@@ -23,6 +23,7 @@ export class InboxWatcher {
   private watcher: FSWatcher | null = null;
   private queue: Promise<void> = Promise.resolve();
   private readonly pending = new Set<string>();
+  private stopping = false;
 
   constructor(
     private readonly packages: PackageService,
@@ -51,7 +52,12 @@ export class InboxWatcher {
     this.log.info({ inbox: this.options.dir }, 'watching inbox folder');
   }
 
+  /**
+   * Stops watching. The file being ingested finishes; files queued behind it are not started
+   * and stay in the inbox, to be taken at the next start.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.watcher?.close();
     this.watcher = null;
     await this.queue;
@@ -63,24 +69,44 @@ export class InboxWatcher {
   }
 
   private enqueue(file: string): void {
-    if (path.dirname(file) !== this.options.dir || !file.toLowerCase().endsWith('.zip') || this.pending.has(file)) return;
+    if (this.stopping || path.dirname(file) !== this.options.dir || !file.toLowerCase().endsWith('.zip') || this.pending.has(file)) return;
     this.pending.add(file);
     this.queue = this.queue
-      .then(() => this.ingest(file))
+      .then(() => (this.stopping ? undefined : this.ingestFile(file)))
+      .catch((error: unknown) => this.log.error({ err: error, file: path.basename(file) }, 'inbox file handling failed'))
       .finally(() => this.pending.delete(file));
   }
 
-  private async ingest(file: string): Promise<void> {
+  /** Ingests one inbox file now: stored and removed, or moved to rejected/ with the reason. */
+  async ingestFile(file: string): Promise<void> {
     const fileName = path.basename(file);
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(file, 'r');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+      if (code === 'ENOENT') return; // gone before we got to it
+      this.log.warn({ err: error, file: fileName }, 'cannot read an inbox file');
+      await this.reject(file, fileName, new CuttleError('invalid-request', `cannot read the file (${code}): ${(error as Error).message}`));
+      return;
+    }
+    // The size comes from the open file itself, so it cannot be another file's than the one read.
     let size: number;
     try {
-      const stats = await fsp.stat(file);
-      if (!stats.isFile()) return;
+      const stats = await handle.stat();
+      if (!stats.isFile()) {
+        await handle.close();
+        return;
+      }
       size = stats.size;
-    } catch {
-      return; // gone before we got to it
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
     }
-    const stream = createReadStream(file);
+    const stream = handle.createReadStream();
+    // Read errors reach the ingest through receive(); this only keeps one that happens while
+    // nobody listens (before receive() or after a precheck refusal) from crashing the hub.
+    stream.on('error', () => undefined);
     try {
       const result = await this.packages.ingest(stream, {
         fileName,
@@ -88,13 +114,12 @@ export class InboxWatcher {
         uploadedBy: 'inbox',
         expectedSize: size,
       });
+      stream.destroy();
       await fsp.rm(file, { force: true });
       this.log.info({ file: fileName, packageId: result.package.id, version: result.package.version, created: result.created }, 'inbox package ingested');
     } catch (error) {
       stream.destroy();
       await this.reject(file, fileName, error);
-    } finally {
-      stream.destroy();
     }
   }
 

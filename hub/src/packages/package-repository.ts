@@ -51,8 +51,13 @@ export class PackageRepository {
     return this.db.prepare('DELETE FROM packages WHERE package_id = ? AND version = ?').run(id, version).changes === 1;
   }
 
+  /** Whether a package or a release still needs these bytes (a release keeps the SHA-256 it was made with). */
   isShaReferenced(sha256: string): boolean {
-    return this.db.prepare('SELECT 1 FROM packages WHERE sha256 = ? LIMIT 1').get(sha256) !== undefined;
+    return (
+      this.db
+        .prepare('SELECT 1 FROM packages WHERE sha256 = ? UNION ALL SELECT 1 FROM release_packages WHERE sha256 = ? LIMIT 1')
+        .get(sha256, sha256) !== undefined
+    );
   }
 
   transaction<T>(fn: () => T): T {

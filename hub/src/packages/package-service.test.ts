@@ -170,4 +170,59 @@ describe('the upload pipeline', () => {
     expect(service.collectGarbage()).toBe(1);
     expect(store.listBlobs()).toEqual([sha256(body)]);
   });
+  it('turns a source that fails before the temp file exists into upload-incomplete, without crashing', async () => {
+    const source = new PassThrough();
+    const pending = service.ingest(source, { fileName: 'App.1.0.0.zip', overwriteMode: 'FailIfExists', uploadedBy: null });
+    // emitted while receive() still awaits the temp file
+    source.destroy(new Error('socket hang up'));
+    expect(await codeOf(pending)).toBe('upload-incomplete');
+    expect(tmpFiles()).toEqual([]);
+    expect(service.list()).toEqual([]);
+  });
+
+  it('refuses to overwrite a version a release uses, before and after reading the body', async () => {
+    const original = zip('original');
+    await service.ingest(Readable.from([original]), { fileName: 'App.1.0.0.zip', overwriteMode: 'FailIfExists', uploadedBy: null });
+    inUse.add('App@1.0.0');
+    const source = new PassThrough();
+    expect(await codeOf(service.ingest(source, { fileName: 'App.1.0.0.zip', overwriteMode: 'OverwriteExisting', uploadedBy: null }))).toBe('package-in-use');
+    expect(source.readableFlowing).toBeNull();
+
+    // a release takes the version while the replacement is arriving
+    inUse.clear();
+    const late = new PassThrough();
+    const pending = service.ingest(late, { fileName: 'App.1.0.0.zip', overwriteMode: 'OverwriteExisting', uploadedBy: null });
+    inUse.add('App@1.0.0');
+    late.end(zip('replacement'));
+    expect(await codeOf(pending)).toBe('package-in-use');
+    expect(service.get('App', '1.0.0').sha256).toBe(sha256(original));
+    expect(store.listBlobs()).toEqual([sha256(original)]);
+    expect(tmpFiles()).toEqual([]);
+  });
+
+  it('keeps the bytes a release refers to after their package row is gone', async () => {
+    const body = zip('released');
+    await service.ingest(Readable.from([body]), { fileName: 'App.1.0.0.zip', overwriteMode: 'FailIfExists', uploadedBy: null });
+    db.prepare(`INSERT INTO projects (id, name, definition, created_at, updated_at) VALUES (1, 'Shop', '{}', 'now', 'now')`).run();
+    db.prepare(`INSERT INTO releases (id, project_id, version, steps, created_at) VALUES (1, 1, '0.0.1', '[]', 'now')`).run();
+    db.prepare(`INSERT INTO release_packages (release_id, package_id, version, sha256, size) VALUES (1, 'App', '1.0.0', ?, ?)`).run(sha256(body), body.length);
+    // the row goes (isInUse is faked as false here); the blob stays, and garbage collection keeps it
+    service.delete('App', '1.0.0');
+    expect(store.listBlobs()).toEqual([sha256(body)]);
+    expect(service.collectGarbage()).toBe(0);
+    expect(store.listBlobs()).toEqual([sha256(body)]);
+    db.prepare('DELETE FROM releases WHERE id = 1').run();
+    expect(service.collectGarbage()).toBe(1);
+    expect(store.listBlobs()).toEqual([]);
+  });
+
+  it('opens the bytes before answering, and says package-not-found if they are gone', async () => {
+    const body = zip('open');
+    const result = await service.ingest(Readable.from([body]), { fileName: 'App.1.0.0.zip', overwriteMode: 'FailIfExists', uploadedBy: null });
+    const chunks: Buffer[] = [];
+    for await (const chunk of await service.openContent(result.package)) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(body)).toBe(true);
+    store.remove(result.package.sha256);
+    expect(await codeOf(service.openContent(result.package))).toBe('package-not-found');
+  });
 });

@@ -65,6 +65,7 @@ export class PackageService {
     if (expectedSize === 0) throw new CuttleError('empty-package', 'The upload is empty: send the zip file as the body.');
     const existing = this.repo.find(name.id, name.version);
     if (existing && overwriteMode === 'FailIfExists') throw packageExists(existing);
+    if (existing && overwriteMode === 'OverwriteExisting') this.assertNotInUse(existing, 'replaced');
     return { name, existing: overwriteMode === 'IgnoreIfExists' ? existing : null };
   }
 
@@ -112,15 +113,14 @@ export class PackageService {
       .sort((a, b) => a.id.localeCompare(b.id, 'en', { sensitivity: 'base' }) || compareVersions(b.version, a.version));
   }
 
-  openContent(info: PackageInfo): Readable {
+  /** Opens the bytes of a package; package-not-found if they vanished (deleted meanwhile). */
+  openContent(info: PackageInfo): Promise<Readable> {
     return this.store.open(info.sha256);
   }
 
   delete(id: string, version: string): void {
     const info = this.get(id, version);
-    if (this.isInUse(info.id, info.version)) {
-      throw new CuttleError('package-in-use', `${info.id} ${info.version} is used by a release and cannot be deleted.`, { id: info.id, version: info.version });
-    }
+    this.assertNotInUse(info, 'deleted');
     this.repo.transaction(() => {
       this.repo.delete(info.id, info.version);
       this.removeBlobIfUnused(info.sha256);
@@ -128,7 +128,7 @@ export class PackageService {
     this.log.info({ packageId: info.id, version: info.version }, 'package deleted');
   }
 
-  /** Removes blobs that no package row refers to (left by a crash between rename and commit). */
+  /** Removes blobs that no package or release refers to (left by a crash between rename and commit). */
   collectGarbage(): number {
     let removed = 0;
     for (const sha of this.store.listBlobs()) {
@@ -149,6 +149,8 @@ export class PackageService {
           this.store.discard(received.tmpPath);
           return { package: existing, created: false };
         }
+        // again here: a release may have taken this version while the body was arriving
+        this.assertNotInUse(existing, 'replaced');
       }
       const info: PackageInfo = {
         id: existing?.id ?? name.id,
@@ -163,6 +165,13 @@ export class PackageService {
       if (existing && existing.sha256 !== info.sha256) this.removeBlobIfUnused(existing.sha256);
       return { package: info, created: true };
     });
+  }
+
+  /** A version a release uses is immutable: its bytes are what the release deploys. */
+  private assertNotInUse(info: PackageInfo, action: 'deleted' | 'replaced'): void {
+    if (this.isInUse(info.id, info.version)) {
+      throw new CuttleError('package-in-use', `${info.id} ${info.version} is used by a release and cannot be ${action}.`, { id: info.id, version: info.version });
+    }
   }
 
   private removeBlobIfUnused(sha256: string): void {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, promises as fsp, mkdirSync, renameSync, existsSync, unlinkSync, rmSync, readdirSync } from 'node:fs';
+import { promises as fsp, mkdirSync, renameSync, existsSync, unlinkSync, rmSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -97,42 +97,74 @@ export class PackageStore {
     return path.join(this.blobRoot, sha256.slice(0, 2), `${sha256}.zip`);
   }
 
-  open(sha256: string): Readable {
-    return createReadStream(this.blobPath(sha256));
+  /**
+   * Opens a blob for reading. The file is open when this resolves, so a blob removed meanwhile
+   * (a concurrent delete) fails here, before any answer has started, not halfway through one.
+   */
+  async open(sha256: string): Promise<Readable> {
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(this.blobPath(sha256), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new CuttleError('package-not-found', 'The package was removed while it was being opened.', { sha256 });
+      }
+      throw error;
+    }
+    return handle.createReadStream();
   }
 
   /** Streams source into a new temp file, hashing and counting; the temp file is gone on any failure. */
   async receive(source: Readable, limits: ReceiveLimits): Promise<ReceivedFile> {
-    const tmpPath = path.join(this.tmpDir, `upload-${randomBytes(12).toString('hex')}.part`);
-    const file = await DurableFile.create(tmpPath);
-    const counter = new HashAndCount(limits.maxSize, limits.idleTimeoutMs, () => file.poke());
-    // The source is piped by hand, not handed to pipeline(): on failure it must stay open, so
-    // that an HTTP request's socket can still carry the error answer. Its owner closes it.
+    // Listen to the source before the first await: an 'error' it emits while the temp file is
+    // being created would otherwise find no listener and crash the process. Until the counter
+    // exists, a failure is only recorded and honoured once the file is open.
+    let counter: HashAndCount | null = null;
+    let earlyError: Error | null = null;
     let sourceEnded = false;
+    const fail = (error: Error) => {
+      if (counter) counter.destroy(error);
+      else earlyError ??= error;
+    };
     const onEnd = () => (sourceEnded = true);
     const onClose = () => {
-      if (!sourceEnded) counter.destroy(new Error('the source closed before its end'));
+      if (!sourceEnded) fail(new Error('the source closed before its end'));
     };
-    const onError = (error: Error) => counter.destroy(error);
-    source.once('end', onEnd).once('close', onClose).once('error', onError);
-    source.pipe(counter);
+    const onError = (error: Error) => fail(error);
+    source.on('end', onEnd).on('close', onClose).on('error', onError);
+
+    const tmpPath = path.join(this.tmpDir, `upload-${randomBytes(12).toString('hex')}.part`);
+    let file: DurableFile;
     try {
-      await pipeline(counter, file.stream);
+      file = await DurableFile.create(tmpPath);
+    } catch (error) {
+      source.off('end', onEnd).off('close', onClose).off('error', onError);
+      throw error;
+    }
+    const created = file;
+    const hashAndCount = new HashAndCount(limits.maxSize, limits.idleTimeoutMs, () => created.poke());
+    counter = hashAndCount;
+    // The source is piped by hand, not handed to pipeline(): on failure it must stay open, so
+    // that an HTTP request's socket can still carry the error answer. Its owner closes it.
+    if (earlyError) hashAndCount.destroy(earlyError);
+    else source.pipe(hashAndCount);
+    try {
+      await pipeline(hashAndCount, file.stream);
       await file.finish();
-      if (limits.expectedSize !== undefined && counter.size !== limits.expectedSize) {
-        throw new CuttleError('upload-incomplete', `The body had ${counter.size} bytes but Content-Length announced ${limits.expectedSize}.`, {
-          received: counter.size,
+      if (limits.expectedSize !== undefined && hashAndCount.size !== limits.expectedSize) {
+        throw new CuttleError('upload-incomplete', `The body had ${hashAndCount.size} bytes but Content-Length announced ${limits.expectedSize}.`, {
+          received: hashAndCount.size,
           expected: limits.expectedSize,
         });
       }
-      return { tmpPath, sha256: counter.hash.digest('hex'), size: counter.size };
+      return { tmpPath, sha256: hashAndCount.hash.digest('hex'), size: hashAndCount.size };
     } catch (error) {
-      source.unpipe(counter);
+      source.unpipe(hashAndCount);
       await file.abandon();
       await fsp.rm(tmpPath, { force: true });
       if (isCuttleError(error)) throw error;
       throw new CuttleError('upload-incomplete', 'The upload ended early: the client went away or the body was cut short.', {
-        received: counter.size,
+        received: hashAndCount.size,
         reason: (error as Error).message,
       });
     } finally {

@@ -54,6 +54,10 @@ function takeMultipartFile(req: Request, maxSize: number): Promise<MultipartFile
         return;
       }
       taken = file;
+      // A permanent listener: the stream may fail (client gone, malformed body) at moments when
+      // nobody else listens, before receive() takes it or after it let go. receive() handles the
+      // failures that matter; this one only keeps a late one from crashing the process.
+      file.on('error', () => undefined);
       file.on('limit', () => file.destroy(new CuttleError('package-too-large', `The package is larger than the ${maxSize} bytes this hub accepts.`, { maxSize })));
       resolve({ file, fileName: info.filename ?? '' });
     });
@@ -109,16 +113,19 @@ export function packagesRoutes(packages: PackageService, options: { maxPackageSi
 
   router.get('/packages/:id/:version/content', requireScope('admin'), async (req, res) => {
     const info = packages.get(String(req.params.id), String(req.params.version));
+    // Open first: a package deleted meanwhile is a clean 404, not a 200 cut short.
+    const content = await packages.openContent(info);
     res.setHeader('Content-Type', 'application/zip');
     res.setHeader('Content-Length', String(info.size));
     res.setHeader('Content-Disposition', `attachment; filename="${info.id}.${info.version}.zip"`);
     res.setHeader('ETag', `"${info.sha256}"`);
     res.setHeader('X-Cuttle-Sha256', info.sha256);
     if (req.fresh) {
+      content.destroy();
       res.status(304).end();
       return;
     }
-    await pipeline(packages.openContent(info), res).catch((error: unknown) => {
+    await pipeline(content, res).catch((error: unknown) => {
       res.destroy(error as Error);
     });
   });
