@@ -92,9 +92,10 @@ describe('the cuttle-hub process', () => {
   it('stops promptly while a refused tentacle client keeps its socket open', async () => {
     const hub = await start();
     const tls = await import('node:tls');
-    const socket = tls.connect({ host: '127.0.0.1', port: hub.ready.tentaclePort, rejectUnauthorized: false, allowHalfOpen: true }, () => {
+    const socket = tls.connect({ host: '127.0.0.1', port: hub.ready.tentaclePort, rejectUnauthorized: false }, () => {
       socket.write('GET /tentacle/v1/connect HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer nope\r\n\r\n');
     });
+    socket.allowHalfOpen = true; // the client never closes its side
     socket.on('error', () => undefined);
     socket.on('data', () => undefined);
     await new Promise((resolve) => socket.once('end', resolve));

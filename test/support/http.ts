@@ -12,7 +12,7 @@ export interface ApiResponse<T = unknown> {
 export async function api<T = Record<string, unknown>>(
   base: string,
   route: string,
-  options: { method?: string; key?: string | null; json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {},
+  options: { method?: string; key?: string | null; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> } = {},
 ): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.key) headers['X-Api-Key'] = options.key;

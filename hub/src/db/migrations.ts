@@ -116,4 +116,9 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX release_packages_by_package ON release_packages (package_id, version);
     `,
   },
+  {
+    version: 4,
+    name: 'release packages by content',
+    sql: `CREATE INDEX release_packages_by_sha256 ON release_packages (sha256);`,
+  },
 ];
