@@ -108,7 +108,7 @@ export const machineCommand: CommandDefinition = {
   register(parent, invoke) {
     const group = parent
       .command('machine')
-      .summary('register, show, change, health-check and remove machines')
+      .summary('make registration tokens; show, change, health-check and remove machines')
       .description('Manage one machine (a target server running a tentacle); needs an admin key. `cuttle machines` lists them all.')
       .addHelpText(
         'after',
@@ -157,7 +157,7 @@ export const machineCommand: CommandDefinition = {
     ] as const) {
       group
         .command(verb)
-        .summary(disabled ? 'disable a machine (it stays registered but takes no deployments)' : 'enable a disabled machine again')
+        .summary(disabled ? 'disable a machine (its connection closes and it cannot connect until enabled)' : 'enable a disabled machine again')
         .argument('<name>', 'name of the machine')
         .addHelpText('after', examples(`cuttle machine ${verb} web-01`))
         .action((name: string, _flags: unknown, command: Command) =>

@@ -90,7 +90,7 @@ export async function runPack(ctx: CommandContext, options: PackOptions): Promis
   });
   const result: PackResult = { file: shownPath, id: options.id, version: options.version, size: written.size, sha256: written.sha256, entries: written.entries };
   if (ctx.json) printJson(ctx.io, result);
-  else printLine(ctx.io, `wrote ${shownPath} (${formatBytes(result.size)}, ${result.entries} entries, sha256 ${result.sha256})`);
+  else printLine(ctx.io, `wrote ${shownPath} (${formatBytes(result.size)}, ${result.entries} ${result.entries === 1 ? "entry" : "entries"}, sha256 ${result.sha256})`);
   return result;
 }
 
