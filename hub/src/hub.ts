@@ -8,7 +8,7 @@ import { ApiKeyRepository } from './api-keys/api-key-repository.js';
 import { ApiKeyService } from './api-keys/api-key-service.js';
 import { systemClock, type Clock } from './clock.js';
 import { DEFAULTS, type HubConfig } from './config.js';
-import { openDatabase, type Db } from './db/open-database.js';
+import { openDatabase } from './db/open-database.js';
 import { EnvironmentRepository } from './environments/environment-repository.js';
 import { EnvironmentService } from './environments/environment-service.js';
 import { createTentacleGateway } from './gateway/tentacle-server.js';
@@ -207,4 +207,3 @@ function closeServer(server: http.Server | https.Server): Promise<void> {
   });
 }
 
-export type { Db };

@@ -71,7 +71,6 @@ export const HubInfoSchema = z.object({
 });
 export type HubInfo = z.infer<typeof HubInfoSchema>;
 
-export const HealthSchema = z.object({ status: z.literal('ok') });
 
 // ---- environments ----
 

@@ -11,9 +11,8 @@ import {
   TENTACLE_CONNECT_PATH,
   TENTACLE_REGISTER_PATH,
   isCuttleError,
-  type ErrorBody,
 } from '@cuttle/shared';
-import { validationError } from '../http/errors.js';
+import { errorBody, validationError } from '../http/errors.js';
 import { ERROR_STATUS } from '../http/error-status.js';
 import type { ConnectionRegistry } from '../machines/connection-registry.js';
 import { PublicKeyCache, verifyConnectToken } from '../machines/connect-token.js';
@@ -177,7 +176,7 @@ function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 function sendJsonError(res: ServerResponse, error: CuttleError): void {
-  const body: ErrorBody = { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
+  const body = errorBody(error);
   res.writeHead(ERROR_STATUS[error.code], { 'Content-Type': 'application/json', Connection: 'close' }).end(JSON.stringify(body));
 }
 

@@ -58,10 +58,6 @@ export class WebSocketSession implements TentacleSession {
     }
   }
 
-  get isReady(): boolean {
-    return this.ready;
-  }
-
   /** Called by the heartbeat sweep: a peer that did not answer the last ping is dropped. */
   heartbeat(): void {
     if (this.awaitingPong) {

@@ -5,13 +5,18 @@ import { CuttleError, isCuttleError, type ErrorBody, type ErrorCode } from '@cut
 import { ERROR_STATUS } from './error-status.js';
 import { lingerIfBodyUnread } from './early-answer.js';
 
+/** The contract's error body for a domain error. */
+export function errorBody(error: CuttleError): ErrorBody {
+  return { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
+}
+
 export function sendError(req: Request, res: Response, error: CuttleError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   lingerIfBodyUnread(req, res);
-  const body: ErrorBody = { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
+  const body = errorBody(error);
   res.status(ERROR_STATUS[error.code]).json(body);
 }
 

@@ -45,8 +45,4 @@ export class ConnectionRegistry {
   all(): TentacleSession[] {
     return [...this.sessions.values()];
   }
-
-  get size(): number {
-    return this.sessions.size;
-  }
 }

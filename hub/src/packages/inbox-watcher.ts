@@ -63,10 +63,6 @@ export class InboxWatcher {
     await this.queue;
   }
 
-  /** Resolves once every file seen so far has been handled. */
-  idle(): Promise<void> {
-    return this.queue;
-  }
 
   private enqueue(file: string): void {
     if (this.stopping || path.dirname(file) !== this.options.dir || !file.toLowerCase().endsWith('.zip') || this.pending.has(file)) return;
