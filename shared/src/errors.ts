@@ -58,6 +58,13 @@ export const ERROR_CODES = {
   'release-exists': 'The project has a release with that version already.',
   'release-not-found': 'The project has no release with that version.',
   'unknown-package': 'A package or package version the release names does not exist.',
+  // deployments and tasks
+  'deployment-not-found': 'No deployment has that id.',
+  'task-not-found': 'No task has that id.',
+  'task-finished': 'The task has finished already and cannot be cancelled.',
+  'no-matching-machines': 'No enabled machine of the environment has a role that a step of the release runs on.',
+  'machine-not-in-environment': 'A machine the deployment names is not in its environment.',
+  'no-previous-release': 'There is no earlier successful release of the project in that environment to roll back to.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,6 +2,8 @@ export * from './errors.js';
 export * from './package-name.js';
 export * from './api.js';
 export * from './protocol.js';
+export * from './protocol-jobs.js';
+export * from './deployments.js';
 export * from './zip-check.js';
 export * from './zip-extract.js';
 export * from './exit-codes.js';

@@ -48,6 +48,8 @@ export const DeployPackageStepSchema = z
     installDir: InstallDirSchema.optional(),
     parallelism: z.number().int().min(1).max(1000).optional(),
     retain: z.number().int().min(1).max(100).optional(),
+    /** limit for each of the package's deploy scripts */
+    timeoutSeconds: z.number().int().min(1).max(24 * 3600).optional(),
   })
   .strict();
 

@@ -1,4 +1,14 @@
 import { z } from 'zod';
+import {
+  InventorySchema,
+  JobCancelSchema,
+  JobLogSchema,
+  JobResultSchema,
+  JobStartSchema,
+  JobStatusSchema,
+  PackageAbortSchema,
+  PackageRequestSchema,
+} from './protocol-jobs.js';
 
 /**
  * The contract between the hub and its tentacles, in one place.
@@ -18,8 +28,8 @@ export const TENTACLE_REGISTER_PATH = '/tentacle/v1/register';
 
 /** Named limits and timings of the protocol, shared by both ends. */
 export const PROTOCOL_LIMITS = {
-  /** Largest control message either side accepts (ws maxPayload). */
-  maxControlMessageBytes: 64 * 1024,
+  /** Largest control (text) message either side accepts; a job-start carries a script of up to 64 KiB. */
+  maxControlMessageBytes: 256 * 1024,
   /** Each side pings this often; a peer that has not answered by the next ping is dropped. */
   heartbeatIntervalMs: 20_000,
   /** The first message must arrive this soon after the websocket opens. */
@@ -31,6 +41,17 @@ export const PROTOCOL_LIMITS = {
   /** Reconnect backoff: full jitter between 0 and min(max, base * 2^attempt). */
   reconnectBaseMs: 1_000,
   reconnectMaxMs: 60_000,
+  /** Package bytes per binary message. */
+  packageChunkBytes: 256 * 1024,
+  /** Largest binary message either side accepts: a chunk plus its header (ws maxPayload). */
+  maxBinaryMessageBytes: 256 * 1024 + 128,
+  /** The hub stops queueing chunks while the socket holds this much unsent. */
+  sendHighWaterBytes: 2 * 1024 * 1024,
+  /** Longer output lines are cut to this many characters. */
+  maxLogLineChars: 8 * 1024,
+  /** The tentacle sends buffered log lines at least this often, at most 200 lines and this many characters per message. */
+  logFlushIntervalMs: 200,
+  maxLogBatchChars: 128 * 1024,
 } as const;
 
 /** The JWT audience a tentacle's connect token names. */
@@ -119,7 +140,16 @@ export const ErrorMessageSchema = z
   .strict();
 
 /** Everything a tentacle may send the hub. */
-export const TentacleMessageSchema = z.discriminatedUnion('type', [TentacleHelloSchema, HealthReportSchema, ErrorMessageSchema]);
+export const TentacleMessageSchema = z.discriminatedUnion('type', [
+  TentacleHelloSchema,
+  HealthReportSchema,
+  ErrorMessageSchema,
+  JobStatusSchema,
+  PackageRequestSchema,
+  JobLogSchema,
+  JobResultSchema,
+  InventorySchema,
+]);
 export type TentacleMessage = z.infer<typeof TentacleMessageSchema>;
 
 export const HubHelloSchema = z
@@ -134,7 +164,7 @@ export const HubHelloSchema = z
 export const HealthCheckSchema = z.object({ type: z.literal('health-check'), id: z.string().max(64) }).strict();
 
 /** Everything the hub may send a tentacle. */
-export const HubMessageSchema = z.discriminatedUnion('type', [HubHelloSchema, HealthCheckSchema, ErrorMessageSchema]);
+export const HubMessageSchema = z.discriminatedUnion('type', [HubHelloSchema, HealthCheckSchema, ErrorMessageSchema, JobStartSchema, JobCancelSchema, PackageAbortSchema]);
 export type HubMessage = z.infer<typeof HubMessageSchema>;
 
 export type ParsedMessage<T> = { ok: true; message: T } | { ok: false; code: 'invalid-message'; message: string };

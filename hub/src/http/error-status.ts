@@ -50,4 +50,10 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   'release-exists': 409,
   'release-not-found': 404,
   'unknown-package': 400,
+  'deployment-not-found': 404,
+  'task-not-found': 404,
+  'task-finished': 409,
+  'no-matching-machines': 409,
+  'machine-not-in-environment': 400,
+  'no-previous-release': 409,
 };
