@@ -21,7 +21,10 @@ export const CLI_ERROR_CODES = {
   'bad-response': 'The hub answered something the CLI does not understand (wrong status, malformed body).',
   'checksum-mismatch': 'push: the SHA-256 the hub computed differs from the one of the local file.',
   'hub-error': 'The hub answered an error status without a readable error body.',
-  interrupted: 'The command was interrupted (Ctrl-C) and cleaned up after itself.',
+  'deployment-failed': 'deploy/rollback --wait: the deployment failed (the failed targets and their errors are printed).',
+  'deployment-cancelled': 'deploy/rollback --wait: the deployment was cancelled before it finished.',
+  'wait-timeout': 'deploy/rollback --wait: --timeout passed before the deployment ended; it goes on on the hub.',
+  interrupted: 'The command was interrupted (Ctrl-C) and cleaned up after itself; a deployment being waited for goes on.',
   internal: 'An unexpected fault inside the CLI.',
 } as const;
 export type CliErrorCode = keyof typeof CLI_ERROR_CODES;

@@ -30,13 +30,15 @@ const GLOBAL_GROUP = 'Global Options:';
  * No commander defaults: a subcommand default would hide a value given before the command.
  */
 export function addGlobalOptions(command: Command): Command {
-  return command
+  command
     .addOption(new Option('--hub <url>', `hub API URL (env CUTTLE_HUB, default ${DEFAULT_HUB_URL})`).helpGroup(GLOBAL_GROUP))
     .addOption(new Option('--api-key <key>', 'API key sent as X-Api-Key (env CUTTLE_API_KEY, preferred: flags show up in process lists)').helpGroup(GLOBAL_GROUP))
-    .addOption(new Option('--json', 'machine-readable output: one JSON document, or one JSON event per line').helpGroup(GLOBAL_GROUP))
-    .addOption(
-      new Option('--timeout <seconds>', `give up when the hub sends nothing for this long (env CUTTLE_TIMEOUT, default ${DEFAULT_TIMEOUT_SECONDS})`).helpGroup(GLOBAL_GROUP),
-    );
+    .addOption(new Option('--json', 'machine-readable output: one JSON document, or one JSON event per line').helpGroup(GLOBAL_GROUP));
+  // deploy and rollback give --timeout a longer meaning (how long --wait waits) and document it themselves.
+  if (command.options.some((option) => option.long === '--timeout')) return command;
+  return command.addOption(
+    new Option('--timeout <seconds>', `give up when the hub sends nothing for this long (env CUTTLE_TIMEOUT, default ${DEFAULT_TIMEOUT_SECONDS})`).helpGroup(GLOBAL_GROUP),
+  );
 }
 
 /** Collects a repeatable option into an array. */

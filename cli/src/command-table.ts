@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { addGlobalOptions, type CommandContext, type CommandDefinition, type Invoke } from './command-kit.js';
 import { apiKeyCommand } from './commands/api-key.js';
+import { dashboardCommand } from './commands/dashboard.js';
+import { deployCommand } from './commands/deploy.js';
 import { envCommand } from './commands/env.js';
 import { machineCommand } from './commands/machine.js';
 import { machinesCommand } from './commands/machines.js';
@@ -9,6 +11,9 @@ import { packagesCommand } from './commands/packages.js';
 import { projectCommand } from './commands/project.js';
 import { pushCommand } from './commands/push.js';
 import { releaseCommand } from './commands/release.js';
+import { rollbackCommand } from './commands/rollback.js';
+import { statusCommand } from './commands/status.js';
+import { taskCommand } from './commands/task.js';
 import { resolveGlobalOptions, type Io, type RawGlobalOptions } from './context.js';
 import { HubClient } from './hub-client.js';
 
@@ -19,6 +24,11 @@ export const COMMANDS: readonly CommandDefinition[] = [
   packagesCommand,
   projectCommand,
   releaseCommand,
+  deployCommand,
+  rollbackCommand,
+  taskCommand,
+  statusCommand,
+  dashboardCommand,
   envCommand,
   machinesCommand,
   machineCommand,
@@ -43,7 +53,7 @@ function forEachCommand(command: Command, visit: (command: Command) => void): vo
 export function buildProgram(options: ProgramOptions): Command {
   const { io } = options;
   const program = new Command('cuttle')
-    .description('Cuttle command-line client: pack, push and list packages; manage projects, releases, environments, machines and API keys.')
+    .description('Cuttle command-line client: pack, push and list packages; manage projects and releases; deploy, roll back and follow deployments; see which release is on which machine; manage environments, machines and API keys.')
     .version(options.version, '-V, --version', 'print the version of cuttle')
     .enablePositionalOptions()
     .exitOverride()
@@ -63,6 +73,8 @@ export function buildProgram(options: ProgramOptions): Command {
         '  $ cuttle packages --id Acme.Web --json\n' +
         '  $ cuttle project apply -f cuttle.yaml\n' +
         '  $ cuttle release create --project Acme --package Acme.Web:1.4.0\n' +
+        '  $ cuttle deploy --project Acme --release 0.0.1 --environment Test --wait\n' +
+        '  $ cuttle status --project Acme\n' +
         '  $ cuttle machine token --environment Test --role web-server\n' +
         '  $ cuttle machines --environment Production\n',
     );

@@ -56,6 +56,12 @@ export function resolveGlobalOptions(raw: RawGlobalOptions, env: Io['env']): Glo
   };
 }
 
+/** The request timeout from CUTTLE_TIMEOUT, or the default (for commands whose --timeout means something longer). */
+export function requestTimeoutFromEnv(env: Io['env']): number {
+  const text = nonEmpty(env.CUTTLE_TIMEOUT);
+  return text === undefined ? DEFAULT_TIMEOUT_SECONDS * 1000 : parseTimeout(text);
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
@@ -79,7 +85,8 @@ export function parseHubUrl(text: string): URL {
   return url;
 }
 
-function parseTimeout(text: string): number {
+/** `--timeout` seconds as milliseconds: more than 0, at most a day. */
+export function parseTimeout(text: string): number {
   const seconds = Number(text);
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 24 * 3600) {
     throw invalidOption(`--timeout "${text}" is not a number of seconds between 0 and 86400.`, { timeout: text });

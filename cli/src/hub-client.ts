@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { STATUS_CODES } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { z } from 'zod';
 import {
   ApiKeyListSchema,
   CreatedApiKeySchema,
+  DashboardSchema,
+  DeploymentSchema,
   EXIT,
   EnvironmentListSchema,
   EnvironmentSchema,
-  ErrorBodySchema,
   HealthCheckResultSchema,
   HubInfoSchema,
   MachineListSchema,
@@ -21,8 +20,14 @@ import {
   RegistrationTokenSchema,
   ReleaseListSchema,
   ReleaseSchema,
+  StatusListSchema,
+  TaskLogEntrySchema,
+  TaskSchema,
   type ApiKeyInfo,
   type CreateApiKeyRequest,
+  type CreateDeploymentRequest,
+  type Dashboard,
+  type Deployment,
   type CreateEnvironmentRequest,
   type CreateReleaseRequest,
   type CreateRegistrationTokenRequest,
@@ -38,10 +43,16 @@ import {
   type ProjectDefinition,
   type RegistrationToken,
   type Release,
+  type RollbackRequest,
+  type StatusRow,
+  type Task,
+  type TaskLogEntry,
   type UpdateEnvironmentRequest,
   type UpdateMachineRequest,
 } from '@cuttle/shared';
-import { CliError, badResponse, exitCodeForStatus } from './cli-error.js';
+import { CliError, badResponse } from './cli-error.js';
+import { expectStatus, parseAnswer, parseJson, parseValue } from './hub-answer.js';
+import { streamLines } from './hub-stream.js';
 import { apiUrl, sendFile, sendJson, type HubResponse, type TransportOptions } from './hub-transport.js';
 
 export type HubClientOptions = TransportOptions;
@@ -52,6 +63,29 @@ export interface MachineFilter {
   role?: string;
   status?: MachineStatus;
 }
+
+/** Filters of `GET /api/v1/status`; absent ones are not sent. */
+export interface StatusFilter {
+  project?: string;
+  environment?: string;
+  machine?: string;
+}
+
+export interface TaskLogRequest {
+  /** Only entries after this sequence number (0: from the start). */
+  since: number;
+  /** Keep the answer open until the task ends. */
+  follow: boolean;
+  /** Give up when nothing arrives for this long (default: the client's timeout). */
+  idleMs?: number;
+  signal?: AbortSignal;
+  /** The hub accepted the request and the entries start. */
+  onOpen?(): void;
+  onEntry(entry: TaskLogEntry): void;
+}
+
+/** The media type of task logs as one JSON entry per line. */
+export const NDJSON = 'application/x-ndjson';
 
 export interface PutProjectResult {
   project: Project;
@@ -84,6 +118,19 @@ export class HubClient {
   /** The hub's API URL (`--hub`), for hints that name the hub's host. */
   get hubUrl(): URL {
     return this.options.hubUrl;
+  }
+
+  /** The request idle timeout in milliseconds (`--timeout`). */
+  get timeoutMs(): number {
+    return this.options.timeoutMs;
+  }
+
+  /** A client like this one with another idle timeout and/or one more signal that stops its requests. */
+  derive(changes: { timeoutMs?: number; signal?: AbortSignal }): HubClient {
+    const signals = [this.options.signal, changes.signal].filter((signal): signal is AbortSignal => signal !== undefined);
+    const options: HubClientOptions = { hubUrl: this.options.hubUrl, apiKey: this.options.apiKey, userAgent: this.options.userAgent, timeoutMs: changes.timeoutMs ?? this.options.timeoutMs };
+    if (signals.length > 0) options.signal = AbortSignal.any(signals);
+    return new HubClient(options);
   }
 
   async listPackages(id?: string): Promise<PackageInfo[]> {
@@ -242,20 +289,74 @@ export class HubClient {
     return parseAnswer(this.expect(response, [200]), ReleaseSchema, 'release');
   }
 
+  /** `POST /api/v1/deployments`: answers at once; the deployment runs as the task it names. */
+  async createDeployment(body: CreateDeploymentRequest): Promise<Deployment> {
+    const response = await sendJson(this.options, 'POST', apiUrl(this.options.hubUrl, '/deployments'), body);
+    return parseAnswer(this.expect(response, [201]), DeploymentSchema, 'created deployment');
+  }
+
+  /** `POST /api/v1/rollback`: deploys the previous successful release again (409 `no-previous-release`). */
+  async rollback(body: RollbackRequest): Promise<Deployment> {
+    const response = await sendJson(this.options, 'POST', apiUrl(this.options.hubUrl, '/rollback'), body);
+    return parseAnswer(this.expect(response, [201]), DeploymentSchema, 'created rollback');
+  }
+
+  async getTask(id: number): Promise<Task> {
+    const response = await sendJson(this.options, 'GET', taskUrl(this.options.hubUrl, id));
+    return parseAnswer(this.expect(response, [200]), TaskSchema, 'task');
+  }
+
+  /** Asks the hub to stop the task (202); 409 `task-finished` when it has ended already. */
+  async cancelTask(id: number): Promise<Task> {
+    const response = await sendJson(this.options, 'POST', taskUrl(this.options.hubUrl, id, '/cancel'));
+    return parseAnswer(this.expect(response, [200, 202]), TaskSchema, 'cancelled task');
+  }
+
+  /**
+   * `GET /api/v1/tasks/{id}/log` as NDJSON, each entry handed to `onEntry` as it arrives. With
+   * `follow` the hub keeps the answer open until the task ends. Resolves when the hub ends the
+   * answer; a broken connection rejects after the entries that arrived whole.
+   */
+  async readTaskLog(id: number, request: TaskLogRequest): Promise<void> {
+    const query: Record<string, string | undefined> = {
+      since: request.since > 0 ? String(request.since) : undefined,
+      follow: request.follow ? 'true' : undefined,
+    };
+    await streamLines(this.options, {
+      url: taskUrl(this.options.hubUrl, id, '/log', query),
+      accept: NDJSON,
+      idleMs: request.idleMs ?? this.options.timeoutMs,
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+      ...(request.onOpen === undefined ? {} : { onOpen: request.onOpen }),
+      onLine: (line) => request.onEntry(parseValue(parseJson(line), TaskLogEntrySchema, 'task log entry', 200)),
+    });
+  }
+
+  /** `GET /api/v1/status`: one row per machine, project and environment. */
+  async listStatus(filter: StatusFilter = {}): Promise<StatusRow[]> {
+    const url = apiUrl(this.options.hubUrl, '/status', { project: filter.project, environment: filter.environment, machine: filter.machine });
+    const response = await sendJson(this.options, 'GET', url);
+    return parseAnswer(this.expect(response, [200]), StatusListSchema, 'status').items;
+  }
+
+  /** `GET /api/v1/dashboard`: projects x environments with the newest deployment of each. */
+  async dashboard(): Promise<Dashboard> {
+    const response = await sendJson(this.options, 'GET', apiUrl(this.options.hubUrl, '/dashboard'));
+    return parseAnswer(this.expect(response, [200]), DashboardSchema, 'dashboard');
+  }
+
   /** Passes an expected status through; turns an error status into the hub's error. */
   private expect(response: HubResponse, statuses: readonly number[]): HubResponse {
-    if (statuses.includes(response.status)) return response;
-    if (response.status >= 400) throw hubError(response, this.options.apiKey !== undefined);
-    const location = response.headers.location;
-    const where = typeof location === 'string' ? ` (redirect to ${location}; point --hub there)` : '';
-    throw badResponse(`the hub answered ${statusText(response.status)} where ${statuses.join(' or ')} was expected${where}`, {
-      status: response.status,
-    });
+    return expectStatus(response, statuses, this.options.apiKey !== undefined);
   }
 }
 
 function machineUrl(hubUrl: URL, name: string, suffix = ''): URL {
   return apiUrl(hubUrl, `/machines/${encodeURIComponent(name)}${suffix}`);
+}
+
+function taskUrl(hubUrl: URL, id: number, suffix = '', query: Record<string, string | undefined> = {}): URL {
+  return apiUrl(hubUrl, `/tasks/${id}${suffix}`, query);
 }
 
 function projectUrl(hubUrl: URL, name: string, suffix = ''): URL {
@@ -273,46 +374,4 @@ async function sha256OfFile(path: string): Promise<string> {
     });
   }
   return hash.digest('hex');
-}
-
-function statusText(status: number): string {
-  const text = STATUS_CODES[status];
-  return text === undefined ? String(status) : `${status} ${text}`;
-}
-
-/** The hub's `{"error":{code,message,details}}`, or a generic error when the body is not one. */
-export function hubError(response: HubResponse, hadApiKey: boolean): CliError {
-  const exitCode = exitCodeForStatus(response.status);
-  const parsed = ErrorBodySchema.safeParse(parseJson(response.body));
-  const hint = response.status === 401 && !hadApiKey ? ' (no API key was given: pass --api-key or set CUTTLE_API_KEY)' : '';
-  if (parsed.success) {
-    const { code, message, details } = parsed.data.error;
-    return new CliError(code, `${message}${hint}`, { exitCode, details, status: response.status });
-  }
-  const excerpt = response.body.toString('utf8', 0, Math.min(response.body.length, 200)).trim();
-  return new CliError('hub-error', `the hub answered ${statusText(response.status)}${hint}`, {
-    exitCode,
-    status: response.status,
-    details: excerpt === '' ? { status: response.status } : { status: response.status, body: excerpt },
-  });
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-/** A success body that does not match its schema is `bad-response` (exit 1). */
-function parseAnswer<T>(response: HubResponse, schema: z.ZodType<T>, what: string): T {
-  const json = parseJson(response.body);
-  if (json === undefined) throw badResponse(`the hub's ${what} answer is not JSON`, { status: response.status });
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw badResponse(`the hub's ${what} answer does not have the expected shape: ${issues.join('; ')}`, { status: response.status, issues });
-  }
-  return parsed.data;
 }

@@ -20,6 +20,8 @@ export const DEFAULTS = {
   inboxSettleMs: 2_000,
   logLevel: 'info',
   healthCheckIntervalSeconds: 300,
+  /** A tentacle whose connection dropped during a package transfer has this long to come back before its target fails. */
+  transferReconnectGraceSeconds: 60,
 } as const;
 
 export interface HubConfig {
@@ -38,6 +40,7 @@ export interface HubConfig {
   tlsKeyFile: string | null;
   adminApiKey: string | null;
   healthCheckIntervalMs: number;
+  transferReconnectGraceMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -58,6 +61,7 @@ Options (each also settable by the environment variable shown):
   --max-compression-ratio N     highest compression ratio of an entry of 1 MiB or more (CUTTLE_MAX_COMPRESSION_RATIO, default 200)
   --tls-cert FILE --tls-key FILE  PEM certificate and key for the tentacle port (CUTTLE_TLS_CERT, CUTTLE_TLS_KEY; default: self-signed, made on first start)
   --health-check-interval SECONDS  health-check every connected tentacle this often (CUTTLE_HEALTH_CHECK_INTERVAL, default 300)
+  --transfer-reconnect-grace SECONDS  how long a tentacle that lost its connection mid-transfer has to come back (CUTTLE_TRANSFER_RECONNECT_GRACE, default 60)
   --log-level LEVEL             fatal|error|warn|info|debug|trace|silent (CUTTLE_LOG_LEVEL, default info)
   -h, --help                    show this help
   -v, --version                 show the version
@@ -83,6 +87,7 @@ const FLAG_ENV: Record<string, string> = {
   'tls-key': 'CUTTLE_TLS_KEY',
   'log-level': 'CUTTLE_LOG_LEVEL',
   'health-check-interval': 'CUTTLE_HEALTH_CHECK_INTERVAL',
+  'transfer-reconnect-grace': 'CUTTLE_TRANSFER_RECONNECT_GRACE',
 };
 
 const SIZE_UNITS: Record<string, number> = {
@@ -129,6 +134,7 @@ const RawConfigSchema = z.object({
   'tls-cert': z.string().min(1).optional(),
   'tls-key': z.string().min(1).optional(),
   'health-check-interval': timerSeconds.default(DEFAULTS.healthCheckIntervalSeconds),
+  'transfer-reconnect-grace': timerSeconds.default(DEFAULTS.transferReconnectGraceSeconds),
   'log-level': z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.logLevel),
 });
 
@@ -200,6 +206,7 @@ export function parseHubArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs
       tlsKeyFile: c['tls-key'] ? path.resolve(c['tls-key']) : null,
       adminApiKey,
       healthCheckIntervalMs: c['health-check-interval'] * 1000,
+      transferReconnectGraceMs: c['transfer-reconnect-grace'] * 1000,
       logLevel: c['log-level'],
     },
   };

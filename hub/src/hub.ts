@@ -9,6 +9,7 @@ import { ApiKeyService } from './api-keys/api-key-service.js';
 import { systemClock, type Clock } from './clock.js';
 import { DEFAULTS, type HubConfig } from './config.js';
 import { openDatabase } from './db/open-database.js';
+import { createDeployments } from './deployments/deployments-module.js';
 import { EnvironmentRepository } from './environments/environment-repository.js';
 import { EnvironmentService } from './environments/environment-service.js';
 import { createTentacleGateway } from './gateway/tentacle-server.js';
@@ -86,8 +87,18 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
 
     const version = hubVersion();
     const tls = await loadOrCreateTls(config.dataDir, config.tlsCertFile, config.tlsKeyFile);
-    const gateway = createTentacleGateway({ tls, machines, registration, connections, hubVersion: version, log });
+    const gateway = createTentacleGateway({
+      tls,
+      machines,
+      registration,
+      connections,
+      hubVersion: version,
+      log,
+      packageFile: (sha256) => store.blobPath(sha256),
+      transferReconnectGraceMs: config.transferReconnectGraceMs,
+    });
     const tentacleServer = gateway.server;
+    const { deployments, tasks, history, runner } = createDeployments({ db, projects, environments, machines, jobs: gateway.jobs, clock, logger: log });
     let tentaclePort = 0;
 
     const app = createApp({
@@ -97,6 +108,9 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       machines,
       registration,
       projects,
+      deployments,
+      tasks,
+      history,
       log,
       version,
       hubInfo: () => ({ tentaclePort, fingerprint: tls.fingerprint }),
@@ -113,9 +127,17 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       gateway.stop();
       await Promise.all([gateway.closeAll(), closeServer(tentacleServer)]);
     });
+    // Runs before the connections close: a stopping hub records nothing more, so its running
+    // tasks are left for the next start to mark interrupted, exactly as after a crash.
+    closeables.push(() => runner.stop());
     const healthChecks = setInterval(() => void machines.healthCheckAll(), config.healthCheckIntervalMs);
     healthChecks.unref();
     closeables.push(() => clearInterval(healthChecks));
+
+    const recovered = runner.recover(config.transferReconnectGraceMs);
+    if (recovered.interrupted.length > 0 || recovered.started.length > 0) {
+      log.warn({ interrupted: recovered.interrupted, started: recovered.started }, 'deployment tasks recovered after a restart');
+    }
 
     inbox = new InboxWatcher(packages, { dir: config.inboxDir, overwriteMode: config.inboxOverwriteMode, settleMs: config.inboxSettleMs }, log);
     await inbox.start();

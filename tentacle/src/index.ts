@@ -3,6 +3,10 @@
  * usable many times in one process. Importing this module does nothing by itself.
  */
 export { TentacleConnection } from './agent/tentacle-connection.js';
+export type { HubChannel, TentacleJobHandler } from './agent/job-handler.js';
+export { Deployer } from './deploy/deployer.js';
+export type { DeployerOptions } from './deploy/deployer.js';
+export { DEPLOY_DEFAULTS } from './deploy/deploy-defaults.js';
 export { AGENT_DEFAULTS } from './agent/connection-options.js';
 export type { ConnectionState, ConnectionStateChange, TentacleConnectionOptions } from './agent/connection-options.js';
 export { signConnectToken } from './agent/connect-token.js';

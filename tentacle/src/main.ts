@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { EXIT, PROTOCOL_VERSION } from '@cuttle/shared';
-import type { TentacleConnection } from './agent/tentacle-connection.js';
-import { createJsonLogger, isLogLevel, type Logger } from './log/logger.js';
+import { createJsonLogger, isLogLevel } from './log/logger.js';
 import { registerCommand } from './register/register-command.js';
-import { runCommand } from './run/run-command.js';
+import { runCommand, type Running } from './run/run-command.js';
 import { TentacleError } from './tentacle-error.js';
 
 const USAGE = `Usage: cuttle-tentacle <command> [options]
 
 The Cuttle agent on a target server: keeps one outbound TLS websocket to the hub and
-will install the releases the hub sends it (deployments arrive in a coming release).
+installs the releases the hub sends it: packages are received into a cache, extracted into
+<home>/apps/<project>/<environment>/releases/, their deploy scripts run, and \`current\` switched.
 
 Commands:
   register --hub URL --token TOKEN --name NAME --roles r1,r2 --environments Test[,Staging] --home DIR
@@ -21,8 +21,9 @@ Commands:
       it), and pins it for every later connection. --force re-registers an existing name
       (needs an admin token).
   run --home DIR
-      Connect to the hub and keep the connection up (logs JSON lines on stderr; SIGTERM or
-      SIGINT stops it cleanly). Reconnects by itself with backoff.
+      Connect to the hub, keep the connection up and run its deployments (logs JSON lines on
+      stderr; SIGTERM or SIGINT stops it cleanly and kills running deploy scripts). Reconnects
+      by itself with backoff. At start, cleans up after deployments a crash interrupted.
 
 --home may also come from CUTTLE_TENTACLE_HOME. CUTTLE_TENTACLE_LOG_LEVEL sets the log level
 of run (debug, info, warn, error; default info).
@@ -54,14 +55,16 @@ function reportError(error: unknown): void {
   process.exitCode = EXIT.failed;
 }
 
-function runUntilSignalled(connection: TentacleConnection, log: Logger): void {
+function runUntilSignalled({ connection, deployer, log }: Running): void {
   let stopping = false;
+  // scripts run in their own process groups: whatever still runs at exit is killed with us
+  process.on('exit', () => deployer.killScripts());
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
     setTimeout(() => process.exit(EXIT.ok), SHUTDOWN_GRACE_MS).unref();
-    connection.stop().then(
+    Promise.all([connection.stop(), deployer.stop()]).then(
       () => {
         log.info('stopped');
         process.exit(EXIT.ok);
@@ -98,7 +101,7 @@ async function main(argv: string[]): Promise<void> {
       bindings: { service: 'cuttle-tentacle' },
     });
     const running = await runCommand(rest, { env: process.env, log, version: version() });
-    runUntilSignalled(running.connection, running.log);
+    runUntilSignalled(running);
     return;
   }
   process.stderr.write(`cuttle-tentacle: unknown command "${command}".\n\n${USAGE}`);

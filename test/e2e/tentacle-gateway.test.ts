@@ -156,7 +156,11 @@ describe('tentacle port', () => {
       expect(await c.next('error')).toMatchObject({ code: 'invalid-message' });
       c.ws.send(Buffer.from([1, 2, 3]));
       expect(await c.next('error')).toMatchObject({ code: 'invalid-message' });
-      c.ws.send('x'.repeat(100 * 1024));
+      // above the control-message limit (256 KiB) but within the websocket's (one package chunk): refused, connection kept
+      c.ws.send('x'.repeat(256 * 1024 + 1));
+      expect(await c.next('error')).toMatchObject({ code: 'invalid-message' });
+      // above anything the hub accepts: the websocket closes
+      c.ws.send('x'.repeat(300 * 1024));
       expect((await c.closed).code).toBe(1009);
       expect((await api(hub.url, '/healthz')).status).toBe(200);
     });

@@ -121,4 +121,100 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'release packages by content',
     sql: `CREATE INDEX release_packages_by_sha256 ON release_packages (sha256);`,
   },
+  {
+    version: 5,
+    // History refers to projects, environments and machines by name, not by foreign key: a
+    // removed machine's targets still show its name, and names are what a tentacle's disk uses.
+    name: 'deployments, tasks, task logs and release history',
+    sql: `
+      CREATE TABLE tasks (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        description TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        error_code TEXT,
+        error TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX tasks_by_state ON tasks (state, id);
+
+      CREATE TABLE deployments (
+        id INTEGER PRIMARY KEY,
+        task_id INTEGER NOT NULL UNIQUE REFERENCES tasks (id),
+        project TEXT NOT NULL COLLATE NOCASE,
+        release TEXT NOT NULL,
+        environment TEXT NOT NULL COLLATE NOCASE,
+        machines TEXT,
+        skip_offline INTEGER NOT NULL,
+        rollback_from TEXT,
+        steps TEXT NOT NULL,
+        packages TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT
+      );
+      CREATE INDEX deployments_by_project_environment ON deployments (project, environment, id);
+      CREATE INDEX deployments_by_environment ON deployments (environment, id);
+
+      CREATE TABLE task_targets (
+        task_id INTEGER NOT NULL REFERENCES tasks (id),
+        machine TEXT NOT NULL COLLATE NOCASE,
+        position INTEGER NOT NULL,
+        steps TEXT NOT NULL,
+        state TEXT NOT NULL,
+        step TEXT,
+        phase TEXT,
+        error_code TEXT,
+        error TEXT,
+        bytes_sent INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT,
+        finished_at TEXT,
+        PRIMARY KEY (task_id, machine)
+      );
+      CREATE INDEX task_targets_by_machine ON task_targets (machine, task_id);
+
+      CREATE TABLE task_log (
+        task_id INTEGER NOT NULL REFERENCES tasks (id),
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        machine TEXT,
+        stream TEXT NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (task_id, seq)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE machine_releases (
+        machine TEXT NOT NULL COLLATE NOCASE,
+        project TEXT NOT NULL COLLATE NOCASE,
+        environment TEXT NOT NULL COLLATE NOCASE,
+        release TEXT NOT NULL,
+        deployment_id INTEGER NOT NULL,
+        task_id INTEGER NOT NULL,
+        deployed_at TEXT NOT NULL,
+        installed_package INTEGER NOT NULL,
+        PRIMARY KEY (machine, project, environment)
+      );
+      CREATE INDEX machine_releases_by_project ON machine_releases (project, environment);
+
+      CREATE TABLE machine_inventory_reports (
+        machine TEXT PRIMARY KEY COLLATE NOCASE,
+        reported_at TEXT NOT NULL
+      );
+
+      CREATE TABLE machine_inventory_apps (
+        machine TEXT NOT NULL COLLATE NOCASE,
+        project TEXT NOT NULL COLLATE NOCASE,
+        environment TEXT NOT NULL COLLATE NOCASE,
+        slot TEXT NOT NULL,
+        release TEXT,
+        package_id TEXT,
+        package_version TEXT,
+        deployed_at TEXT,
+        reported_at TEXT NOT NULL,
+        PRIMARY KEY (machine, project, environment, slot)
+      );
+    `,
+  },
 ];

@@ -12,6 +12,7 @@ import {
   TENTACLE_REGISTER_PATH,
   isCuttleError,
 } from '@cuttle/shared';
+import type { TentacleJobs } from '../deployments/tentacle-jobs.js';
 import { errorBody, validationError } from '../http/errors.js';
 import { ERROR_STATUS } from '../http/error-status.js';
 import type { ConnectionRegistry } from '../machines/connection-registry.js';
@@ -19,6 +20,7 @@ import { PublicKeyCache, verifyConnectToken } from '../machines/connect-token.js
 import type { MachineService } from '../machines/machine-service.js';
 import type { RegistrationService } from '../machines/registration-service.js';
 import type { TlsMaterial } from '../tls/certificate.js';
+import { TentacleJobsGateway } from './tentacle-jobs-gateway.js';
 import { WebSocketSession } from './tentacle-session.js';
 
 export interface GatewayDeps {
@@ -29,13 +31,21 @@ export interface GatewayDeps {
   hubVersion: string;
   log: Logger;
   heartbeatIntervalMs?: number;
+  /** The path of a stored package blob (the package store's blobPath); without it no package can be sent. */
+  packageFile?: (sha256: string) => string;
+  /** How long a job whose connection dropped during the transfer waits for the tentacle (default 60 s). */
+  transferReconnectGraceMs?: number;
+  /** How long a cancelled job waits for the tentacle's result before it resolves anyway (default 15 s). */
+  jobConfirmTimeoutMs?: number;
 }
 
 const REGISTER_BODY_LIMIT = 16 * 1024;
 
 export interface TentacleGateway {
   server: https.Server;
-  /** Closes every tentacle connection (they will reconnect to the next hub); resolves once all are closed. */
+  /** Runs deployment jobs on the connected tentacles. */
+  jobs: TentacleJobs;
+  /** Resolves every running job `interrupted`, then closes every tentacle connection (they will reconnect to the next hub); resolves once all are closed. */
   closeAll(): Promise<void>;
   stop(): void;
 }
@@ -55,10 +65,19 @@ export function createTentacleGateway(deps: GatewayDeps): TentacleGateway {
   });
   server.on('tlsClientError', (error) => log.debug({ err: error }, 'tentacle TLS handshake failed'));
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: PROTOCOL_LIMITS.maxControlMessageBytes, perMessageDeflate: false, clientTracking: false });
+  // Package chunks only go to tentacles, but ws applies one limit to both kinds; the session
+  // refuses text messages above maxControlMessageBytes itself.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: PROTOCOL_LIMITS.maxBinaryMessageBytes, perMessageDeflate: false, clientTracking: false });
   const sessions = new Set<WebSocketSession>();
   const publicKeys = new PublicKeyCache();
   let allClosed: (() => void) | null = null;
+  const jobs = new TentacleJobsGateway({
+    packageFile: deps.packageFile,
+    transferReconnectGraceMs: deps.transferReconnectGraceMs,
+    confirmTimeoutMs: deps.jobConfirmTimeoutMs,
+    isCurrent: (session) => connections.get(session.machineName) === session,
+    log,
+  });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
@@ -101,10 +120,14 @@ export function createTentacleGateway(deps: GatewayDeps): TentacleGateway {
             log.info({ machine: machine.name, tentacleVersion: hello.tentacleVersion, replaced: replaced !== null }, 'tentacle connected');
             return { roles: current.roles, environments: current.environments };
           },
+          onOnline: (online) => jobs.sessionOnline(online),
+          onJobMessage: (from, message) => jobs.handleMessage(from, message),
           onClosed: (closed) => {
             sessions.delete(closed);
+            const wasCurrent = connections.remove(closed);
             try {
-              if (connections.remove(closed)) deps.machines.recordDisconnect(closed.machineName);
+              jobs.sessionClosed(closed);
+              if (wasCurrent) deps.machines.recordDisconnect(closed.machineName);
             } finally {
               if (sessions.size === 0) allClosed?.();
             }
@@ -124,8 +147,10 @@ export function createTentacleGateway(deps: GatewayDeps): TentacleGateway {
 
   return {
     server,
+    jobs,
     closeAll: () =>
       new Promise<void>((resolve) => {
+        jobs.shutdown();
         if (sessions.size === 0) return resolve();
         allClosed = resolve;
         for (const session of sessions) session.close(CLOSE_CODES.shuttingDown, 'the hub is shutting down');

@@ -2,6 +2,9 @@ import express, { Router, type Express } from 'express';
 import type { Logger } from 'pino';
 import { API_BASE, PROTOCOL_VERSION, type HubInfo } from '@cuttle/shared';
 import type { ApiKeyService } from '../api-keys/api-key-service.js';
+import type { DeploymentService } from '../deployments/deployment-service.js';
+import type { HistoryService } from '../deployments/history-service.js';
+import type { TaskService } from '../deployments/task-service.js';
 import type { EnvironmentService } from '../environments/environment-service.js';
 import type { MachineService } from '../machines/machine-service.js';
 import type { RegistrationService } from '../machines/registration-service.js';
@@ -10,10 +13,13 @@ import type { ProjectService } from '../projects/project-service.js';
 import { authenticate } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { apiKeysRoutes } from './routes/api-keys-routes.js';
+import { deploymentsRoutes } from './routes/deployments-routes.js';
 import { environmentsRoutes } from './routes/environments-routes.js';
+import { historyRoutes } from './routes/history-routes.js';
 import { machinesRoutes } from './routes/machines-routes.js';
 import { projectsRoutes } from './routes/projects-routes.js';
 import { packagesRoutes } from './routes/packages-routes.js';
+import { tasksRoutes } from './routes/tasks-routes.js';
 
 export interface AppDeps {
   apiKeys: ApiKeyService;
@@ -22,6 +28,9 @@ export interface AppDeps {
   machines: MachineService;
   registration: RegistrationService;
   projects: ProjectService;
+  deployments: DeploymentService;
+  tasks: TaskService;
+  history: HistoryService;
   log: Logger;
   version: string;
   hubInfo: () => Omit<HubInfo, 'name' | 'version' | 'protocolVersion'>;
@@ -51,6 +60,9 @@ export function createApp(deps: AppDeps): Express {
   api.use(environmentsRoutes(deps.environments, { jsonBodyLimit: deps.jsonBodyLimit }));
   api.use(machinesRoutes(deps.machines, deps.registration, { jsonBodyLimit: deps.jsonBodyLimit }));
   api.use(projectsRoutes(deps.projects, { jsonBodyLimit: deps.jsonBodyLimit }));
+  api.use(historyRoutes(deps.history));
+  api.use(deploymentsRoutes(deps.deployments, { jsonBodyLimit: deps.jsonBodyLimit }));
+  api.use(tasksRoutes(deps.tasks));
   app.use(API_BASE, api);
 
   app.use(notFoundHandler);

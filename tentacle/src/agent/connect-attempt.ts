@@ -8,14 +8,17 @@ import { FINGERPRINT_MISMATCH_CODE, type PinnedHubTls } from '../net/pinned-tls.
 
 export type WebSocketOptions = RequestOptions & Pick<WebSocket.ClientOptions, 'perMessageDeflate' | 'maxPayload' | 'handshakeTimeout' | 'followRedirects'>;
 
-/** The `ws` client options of one connect: pinned TLS, the bearer token, small frames, no deflate. */
+/**
+ * The `ws` client options of one connect: pinned TLS, the bearer token, no deflate, and room for
+ * one package chunk per message (text frames are held to the smaller control limit on receipt).
+ */
 export function websocketOptions(tls: PinnedHubTls, endpoint: HubEndpoint, token: string, handshakeTimeoutMs: number): WebSocketOptions {
   return {
     ...tls.options,
     ...(endpoint.servername === undefined ? {} : { servername: endpoint.servername }),
     headers: { Authorization: `Bearer ${token}` },
     perMessageDeflate: false,
-    maxPayload: PROTOCOL_LIMITS.maxControlMessageBytes,
+    maxPayload: PROTOCOL_LIMITS.maxBinaryMessageBytes,
     handshakeTimeout: handshakeTimeoutMs,
     followRedirects: false,
   };

@@ -3,6 +3,7 @@ import type { Logger } from '../log/logger.js';
 import type { NetworkFailure } from '../net/network-failure.js';
 import type { PinnedHubTls } from '../net/pinned-tls.js';
 import type { TentacleIdentity } from './connect-token.js';
+import type { TentacleJobHandler } from './job-handler.js';
 
 /** Local timings of the agent (the protocol's own live in PROTOCOL_LIMITS). */
 export const AGENT_DEFAULTS = {
@@ -37,6 +38,8 @@ export interface TentacleConnectionOptions {
   /** the home folder; free disk space is measured where it lives */
   homeDir: string;
   onStateChange?: (change: ConnectionStateChange) => void;
+  /** runs the hub's jobs (deployments); without it every job-start is refused `invalid-job` */
+  jobs?: TentacleJobHandler;
   /** OS facts for the hello; pass one object to share it between many connections */
   osInfo?: OsInfo;
   heartbeatIntervalMs?: number;

@@ -7,6 +7,17 @@ export function rawDataToText(data: WebSocket.RawData): string {
   return Buffer.from(data).toString('utf8');
 }
 
+/** The bytes of a binary websocket message, without a copy when it arrived in one piece. */
+export function rawDataToBuffer(data: WebSocket.RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+export function rawDataSize(data: WebSocket.RawData): number {
+  return Array.isArray(data) ? data.reduce((sum, piece) => sum + piece.length, 0) : data.byteLength;
+}
+
 /**
  * The protocolVersion of a message that looks like a hello but does not fit our schema: a
  * hub of another protocol version may shape its hello differently, and then the mismatch,

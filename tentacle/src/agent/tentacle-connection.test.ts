@@ -81,15 +81,52 @@ describe('TentacleConnection', () => {
     expect(hub.connections).toHaveLength(1);
   });
 
-  it('drops a connection that carries an oversized message and comes back', async () => {
+  it('refuses a text message over the control limit, and drops a connection whose message exceeds maxPayload', async () => {
     const { hub, harness } = await setup();
     harness.connection.start();
     const socket = await hub.waitForConnection(0);
     await harness.waitForState('online');
+    // within maxPayload (room for a package chunk) but over the control limit: refused, still connected
     socket.send({ type: 'error', code: 'x', message: 'y'.repeat(PROTOCOL_LIMITS.maxControlMessageBytes) });
+    expect(await socket.nextMessage('error')).toMatchObject({ code: 'invalid-message', message: expect.stringContaining(`at most ${PROTOCOL_LIMITS.maxControlMessageBytes} bytes`) });
+    expect(socket.closeInfo).toBeUndefined();
+    socket.send({ type: 'error', code: 'x', message: 'y'.repeat(PROTOCOL_LIMITS.maxBinaryMessageBytes) });
     expect((await socket.closed()).code).toBe(1009);
     expect(harness.hasLog((l) => l.msg === 'the hub closed the connection' && String(l.error).includes('Max payload size exceeded'))).toBe(true);
     await hub.waitForConnection(1);
+  });
+
+  it('without a job handler refuses jobs politely, sends no inventory, and stays connected', async () => {
+    const { hub, harness } = await setup();
+    harness.connection.start();
+    const socket = await hub.waitForConnection();
+    await harness.waitForState('online');
+    socket.send({
+      type: 'job-start',
+      jobId: 'j1',
+      job: { kind: 'run-script', deploymentId: 1, taskId: 1, project: 'p', release: '1.0.0', environment: 'Test', machine: 'web-01', step: 's', script: 'true', timeoutSeconds: 5 },
+    });
+    expect(await socket.nextMessage('job-result')).toEqual({
+      type: 'job-result',
+      jobId: 'j1',
+      outcome: 'failed',
+      error: { code: 'invalid-job', message: 'this tentacle does not run deployments' },
+      bytesReceived: 0,
+      releaseDir: null,
+    });
+    socket.send({ type: 'job-cancel', jobId: 'j1', reason: 'x' });
+    expect(await socket.nextMessage('error')).toMatchObject({ code: 'unknown-job', replyTo: 'j1' });
+    expect(socket.messages.some((m) => m.type === 'inventory')).toBe(false);
+    expect(socket.invalid).toEqual([]);
+  });
+
+  it('refuses job messages before the hub\'s hello', async () => {
+    const { hub, harness } = await setup({ hello: 'none' });
+    harness.connection.start();
+    const socket = await hub.waitForConnection();
+    await socket.nextMessage('hello');
+    socket.send({ type: 'job-cancel', jobId: 'early', reason: 'x' });
+    expect(await socket.nextMessage('error')).toMatchObject({ code: 'unexpected-message', replyTo: 'early' });
   });
 
   it('answers a second hello with an error and logs errors the hub reports', async () => {

@@ -15,10 +15,11 @@ import type { Logger } from '../log/logger.js';
 import { parseHubUrl, type HubEndpoint } from '../net/hub-url.js';
 import { describeNetworkFailure, type NetworkFailure } from '../net/network-failure.js';
 import { closeCodeName, closeReason } from './close-codes.js';
+import { ConnectionJobs } from './connection-jobs.js';
 import { explainConnectFailure, websocketOptions } from './connect-attempt.js';
 import { AGENT_DEFAULTS, type ConnectionState, type ConnectionStateChange, type TentacleConnectionOptions } from './connection-options.js';
 import { signConnectToken } from './connect-token.js';
-import { hubProtocolVersionOf, rawDataToText, truncate } from './messages.js';
+import { hubProtocolVersionOf, rawDataSize, rawDataToBuffer, rawDataToText, truncate } from './messages.js';
 import { freeDiskBytes, readOsInfo } from './system-info.js';
 
 type HelloMessage = Extract<TentacleMessage, { type: 'hello' }>;
@@ -39,6 +40,7 @@ export class TentacleConnection {
   private readonly stopTimeoutMs: number;
   private readonly random: () => number;
   private readonly now: () => number;
+  private readonly jobs: ConnectionJobs;
   /** When the tentacle was last online (or started): the backoff never waits more than half of that. */
   private offlineSince = 0;
 
@@ -68,6 +70,7 @@ export class TentacleConnection {
     this.stopTimeoutMs = options.stopTimeoutMs ?? AGENT_DEFAULTS.stopTimeoutMs;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
+    this.jobs = new ConnectionJobs(options.jobs, this.log);
   }
 
   get currentState(): ConnectionState {
@@ -184,7 +187,13 @@ export class TentacleConnection {
     if (ws !== this.ws || this.closedByUs !== undefined) return;
     this.alive = true;
     if (isBinary) {
-      this.replyError(ws, 'invalid-message', 'binary frames are not part of the control protocol');
+      this.jobs.binary(ws, rawDataToBuffer(data));
+      return;
+    }
+    // maxPayload admits package chunks; control messages keep their own, smaller limit
+    if (rawDataSize(data) > PROTOCOL_LIMITS.maxControlMessageBytes) {
+      this.log.warn('the hub sent an oversized control message', { bytes: rawDataSize(data) });
+      this.replyError(ws, 'invalid-message', `a control message may have at most ${PROTOCOL_LIMITS.maxControlMessageBytes} bytes`);
       return;
     }
     const text = rawDataToText(data);
@@ -196,6 +205,7 @@ export class TentacleConnection {
         return;
       }
       this.log.warn('the hub sent an invalid message', { error: parsed.message });
+      if (this.helloReceived && this.jobs.refuseMalformedJobStart(ws, text, parsed.message)) return;
       this.replyError(ws, parsed.code, parsed.message);
       return;
     }
@@ -220,6 +230,7 @@ export class TentacleConnection {
             environments: message.machine.environments,
           });
           this.setState({ state: 'online', attempt: 0 });
+          this.jobs.online(ws);
         }
         return;
       case 'health-check':
@@ -231,6 +242,15 @@ export class TentacleConnection {
         return;
       case 'error':
         this.log.warn('the hub reported an error', { code: message.code, error: message.message, replyTo: message.replyTo });
+        return;
+      case 'job-start':
+      case 'job-cancel':
+      case 'package-abort':
+        if (!this.helloReceived) {
+          this.replyError(ws, 'unexpected-message', `"${message.type}" before the hub's hello`, message.jobId);
+          return;
+        }
+        this.jobs.message(ws, message);
         return;
     }
   }
@@ -270,6 +290,7 @@ export class TentacleConnection {
     if (ws !== this.ws) return;
     this.ws = undefined;
     this.clearSocketTimers();
+    this.jobs.closed();
     if (this.state === 'stopping') {
       this.finishStop();
       return;

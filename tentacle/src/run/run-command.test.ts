@@ -1,8 +1,12 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, TentacleHelloSchema } from '@cuttle/shared';
 import { CREDENTIALS_REFUSED } from '../net/network-failure.js';
 import { FakeHub } from '../test-support/fake-hub.js';
+import { deployJob, jobResult, servePackage, startJob } from '../test-support/fake-hub-jobs.js';
+import { buildZip } from '../test-support/zip-builder.js';
 import { TempDirs } from '../test-support/temp-dir.js';
 import { assertBuilt, runTentacle, TentacleProcess } from '../test-support/tentacle-process.js';
 import { waitFor } from '../test-support/wait.js';
@@ -25,8 +29,8 @@ async function registeredHome(hub: FakeHub, name = 'app-01'): Promise<string> {
   return home;
 }
 
-function startRun(home: string): TentacleProcess {
-  const proc = new TentacleProcess(['run', '--home', home]);
+function startRun(home: string, env: NodeJS.ProcessEnv = {}): TentacleProcess {
+  const proc = new TentacleProcess(['run', '--home', home], env);
   processes.push(proc);
   return proc;
 }
@@ -78,6 +82,50 @@ describe('cuttle-tentacle run', () => {
     expect(await proc.exit()).toEqual({ code: 0, signal: null });
   });
 
+  it('recovers an interrupted deployment before connecting, sends the inventory, and deploys', async () => {
+    const hub = await FakeHub.start();
+    hubs.push(hub);
+    const home = await registeredHome(hub);
+    const app = path.join(home, 'apps', 'shop', 'Test');
+    await mkdir(path.join(app, 'releases', '0.9.0', 'half'), { recursive: true });
+    startRun(home);
+    const socket = await hub.waitForConnection(0, 10_000);
+    const inventory = await socket.nextMessage('inventory', 0, 10_000);
+    expect(inventory).toEqual({
+      type: 'inventory',
+      apps: [{ app: { project: 'shop', environment: 'Test', slot: null }, release: null, packageId: null, packageVersion: null, deployedAt: null }],
+      activeJobs: [],
+    });
+    expect(existsSync(path.join(app, 'releases', '0.9.0'))).toBe(false);
+
+    const zip = buildZip([{ name: 'Deploy.sh', data: 'echo "deploying $CUTTLE_RELEASE on $CUTTLE_MACHINE"\n' }]);
+    startJob(socket, 'j1', deployJob(zip, { machine: 'app-01' }));
+    await servePackage(socket, 'j1', zip);
+    expect(await jobResult(socket, 'j1')).toMatchObject({ outcome: 'success', releaseDir: path.join(app, 'releases', '1.0.0') });
+    expect(await readlink(path.join(app, 'current'))).toBe('releases/1.0.0');
+    const lines = socket.messages.flatMap((m) => (m.type === 'job-log' ? m.lines : []));
+    expect(lines).toContainEqual(expect.objectContaining({ stream: 'stdout', text: 'deploying 1.0.0 on app-01' }));
+    expect(socket.invalid).toEqual([]);
+  });
+
+  it('kills a running deploy script when it is stopped', async () => {
+    const hub = await FakeHub.start();
+    hubs.push(hub);
+    const home = await registeredHome(hub);
+    const out = await temp.make();
+    const proc = startRun(home, { TEST_OUT: out });
+    const socket = await hub.waitForConnection(0, 10_000);
+    await socket.nextMessage('inventory', 0, 10_000);
+    const zip = buildZip([{ name: 'Deploy.sh', data: 'echo $$ > "$TEST_OUT/pid"\nsleep 300\n' }]);
+    startJob(socket, 'j1', deployJob(zip, { machine: 'app-01' }));
+    await servePackage(socket, 'j1', zip);
+    await waitFor(() => existsSync(path.join(out, 'pid')) && readFileSync(path.join(out, 'pid'), 'utf8').endsWith('\n'), 10_000, 'Deploy.sh to start');
+    const pid = Number(readFileSync(path.join(out, 'pid'), 'utf8'));
+    process.kill(proc.pid, 'SIGTERM');
+    expect(await proc.exit()).toEqual({ code: 0, signal: null });
+    await waitFor(() => !alive(pid), 5_000, 'the script to die');
+  });
+
   it('exits 2 with a clear message when the home holds no registration', async () => {
     const home = await temp.make();
     const result = await runTentacle(['run', '--home', home]);
@@ -92,3 +140,13 @@ describe('cuttle-tentacle run', () => {
     expect(result.stderr).toContain('--home');
   });
 });
+
+/** Alive and not a zombie (a killed orphan may wait for a reaper that never comes in a container). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

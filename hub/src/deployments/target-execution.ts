@@ -1,0 +1,210 @@
+import type { Job, JobLogLine, LogStream, TargetState } from '@cuttle/shared';
+import type { DeploymentRecord, TargetFields, TargetRecord } from './deployment-repository.js';
+import { buildJob } from './job-builder.js';
+import type { TargetFailure } from './task-messages.js';
+import type { TaskRunnerDeps } from './task-runner.js';
+import type { JobHandlers } from './tentacle-jobs.js';
+
+interface TargetRuntime {
+  record: TargetRecord;
+  /** whether this deployment installed the project's main app (slot null) on the machine */
+  installedMainApp: boolean;
+  /** bytes sent by this target's earlier jobs */
+  bytesBefore: number;
+}
+
+const FINISHED: readonly TargetState[] = ['success', 'failed', 'skipped', 'cancelled'];
+/** bytesSent is written at most this often while a transfer runs (and always at the job's end). */
+const BYTES_WRITE_INTERVAL_MS = 500;
+
+/** The targets of one running task: runs steps on them and records every change as it happens. */
+export class TargetExecution {
+  private readonly targets = new Map<string, TargetRuntime>();
+  private readonly taskId: number;
+  private failedStep: string | null = null;
+
+  constructor(
+    private readonly deps: TaskRunnerDeps,
+    private readonly deployment: DeploymentRecord,
+    records: readonly TargetRecord[],
+    private readonly signal: AbortSignal,
+    private readonly stopped: () => boolean,
+  ) {
+    this.taskId = deployment.taskId;
+    for (const record of records) this.targets.set(record.machine, { record: { ...record }, installedMainApp: false, bytesBefore: 0 });
+  }
+
+  /** The machines still in the running that the step runs on, in target order. */
+  machinesFor(stepName: string): string[] {
+    return [...this.targets.values()].filter((t) => t.record.steps.includes(stepName) && !FINISHED.includes(t.record.state)).map((t) => t.record.machine);
+  }
+
+  /**
+   * Runs the step on the machines, at most `parallelism` at once. After the first failure no
+   * further target starts; the running ones finish. Returns the failures.
+   */
+  async runStep(stepIndex: number, machines: readonly string[], parallelism: number): Promise<TargetFailure[]> {
+    const failures: TargetFailure[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (failures.length === 0 && !this.signal.aborted && !this.stopped() && next < machines.length) {
+        const machine = machines[next++]!;
+        const failure = await this.runTarget(machine, stepIndex);
+        if (failure) failures.push(failure);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallelism, machines.length) }, worker));
+    if (failures.length > 0) this.failedStep = this.deployment.steps[stepIndex]?.name ?? null;
+    return failures;
+  }
+
+  allSucceeded(): boolean {
+    return [...this.targets.values()].every((t) => t.record.state === 'success');
+  }
+
+  anySucceeded(): boolean {
+    return [...this.targets.values()].some((t) => t.record.state === 'success');
+  }
+
+  firstFailureCode(): string | null {
+    return [...this.targets.values()].find((t) => t.record.state === 'failed')?.record.errorCode ?? null;
+  }
+
+  counts(): Record<'success' | 'failed' | 'skipped' | 'cancelled', number> {
+    const counts = { success: 0, failed: 0, skipped: 0, cancelled: 0 };
+    for (const { record } of this.targets.values()) if (record.state in counts) counts[record.state as keyof typeof counts]++;
+    return counts;
+  }
+
+  /** Ends every target that has not finished: cancelled, or skipped because a step failed. */
+  closeUnfinished(as: 'cancelled' | 'skipped', at: string): void {
+    for (const target of this.targets.values()) {
+      if (FINISHED.includes(target.record.state)) continue;
+      const pending = target.record.state === 'pending';
+      if (as === 'cancelled') {
+        this.update(target, { state: 'cancelled', errorCode: 'cancelled', error: pending ? 'cancelled before it ran' : 'cancelled before its remaining steps ran', finishedAt: at });
+      } else {
+        const why = this.failedStep === null ? 'the deployment stopped' : `step ${this.failedStep} failed`;
+        this.update(target, { state: 'skipped', errorCode: null, error: pending ? `not run: ${why}` : `its later steps did not run: ${why}`, finishedAt: at });
+      }
+    }
+  }
+
+  private async runTarget(machine: string, stepIndex: number): Promise<TargetFailure | null> {
+    const { jobs, log } = this.deps;
+    const target = this.targets.get(machine)!;
+    const step = this.deployment.steps[stepIndex]!;
+    const now = () => this.deps.clock().toISOString();
+
+    if (!jobs.isOnline(machine)) return this.offline(target, step.name);
+
+    this.update(target, { state: 'running', step: step.name, phase: null, startedAt: target.record.startedAt ?? now() });
+    const job = buildJob(
+      { deploymentId: this.deployment.id, taskId: this.taskId, project: this.deployment.project, release: this.deployment.release, environment: this.deployment.environment, machine },
+      this.deployment.steps,
+      stepIndex,
+      this.deployment.packages,
+    );
+    const outcome = await jobs.run(machine, job, this.handlers(target), this.signal);
+    if (this.stopped()) return null;
+
+    const bytesSent = target.bytesBefore + outcome.bytesSent;
+    target.bytesBefore = bytesSent;
+    if (outcome.outcome === 'success') return this.succeeded(target, job, bytesSent);
+    if (outcome.outcome === 'failed' && outcome.error?.code === 'machine-offline' && this.deployment.skipOffline) {
+      this.update(target, { bytesSent });
+      return this.offline(target, step.name);
+    }
+    // cancelled only counts as such when this task asked for it; otherwise the target failed
+    const cancelled = outcome.outcome === 'cancelled' && this.signal.aborted;
+    const code = outcome.outcome === 'cancelled' ? 'cancelled' : (outcome.error?.code ?? 'invalid-job');
+    const message = outcome.error?.message ?? (outcome.outcome === 'cancelled' ? 'the job was cancelled' : 'the job failed without saying why');
+    this.update(target, { state: cancelled ? 'cancelled' : 'failed', errorCode: code, error: message, bytesSent, finishedAt: now() });
+    log.hub(this.taskId, `${machine}: ${cancelled ? 'cancelled' : 'failed'} in step ${step.name}: ${code}: ${message}`, cancelled ? 'warn' : 'error', machine);
+    return cancelled ? null : { machine, code, message };
+  }
+
+  private succeeded(target: TargetRuntime, job: Job, bytesSent: number): null {
+    const { repo, history, log } = this.deps;
+    const at = this.deps.clock().toISOString();
+    const machine = target.record.machine;
+    const last = target.record.steps.at(-1) === job.step;
+    repo.transaction(() => {
+      if (job.kind === 'deploy-package') {
+        // the tentacle just switched this app to the release: the hub knows the disk without waiting for an inventory
+        const app = { app: job.app, release: this.deployment.release, packageId: job.package.id, packageVersion: job.package.version, deployedAt: at };
+        history.upsertInventoryApp(machine, app, at);
+        if (job.app.slot === null) target.installedMainApp = true;
+      }
+      if (last) {
+        this.update(target, { state: 'success', bytesSent, finishedAt: at });
+        history.recordRelease({
+          machine,
+          project: this.deployment.project,
+          environment: this.deployment.environment,
+          release: this.deployment.release,
+          deploymentId: this.deployment.id,
+          taskId: this.taskId,
+          deployedAt: at,
+          installedPackage: target.installedMainApp,
+        });
+      } else {
+        this.update(target, { bytesSent });
+      }
+    });
+    log.hub(this.taskId, last ? `${machine}: success, ${this.deployment.release} is current` : `${machine}: step ${job.step} done`, 'info', machine);
+    return null;
+  }
+
+  private offline(target: TargetRuntime, stepName: string): TargetFailure | null {
+    const machine = target.record.machine;
+    const at = this.deps.clock().toISOString();
+    if (this.deployment.skipOffline) {
+      this.update(target, { state: 'skipped', step: stepName, errorCode: 'machine-offline', error: `${machine} was offline at step ${stepName}; skipped`, finishedAt: at });
+      this.deps.log.hub(this.taskId, `${machine}: offline at step ${stepName}; skipped`, 'warn', machine);
+      return null;
+    }
+    const message = `${machine} is not connected to the hub`;
+    this.update(target, { state: 'failed', step: stepName, errorCode: 'machine-offline', error: message, finishedAt: at });
+    this.deps.log.hub(this.taskId, `${machine}: failed in step ${stepName}: machine-offline: ${message}`, 'error', machine);
+    return { machine, code: 'machine-offline', message };
+  }
+
+  private handlers(target: TargetRuntime): JobHandlers {
+    const machine = target.record.machine;
+    let lastBytesWrite = 0;
+    const record = (fn: () => void) => {
+      if (this.stopped()) return;
+      try {
+        fn();
+      } catch (error) {
+        this.deps.logger.error({ err: error, taskId: this.taskId, machine }, 'recording a job event failed');
+      }
+    };
+    return {
+      onPhase: (phase) => record(() => this.update(target, { phase })),
+      onLog: (lines: JobLogLine[]) =>
+        record(() => this.deps.log.append(this.taskId, lines.map((line) => ({ at: timeOf(line.at, this.deps.clock), machine, stream: line.stream, text: line.text })))),
+      onHubLog: (stream: LogStream, text: string) => record(() => this.deps.log.hub(this.taskId, text, stream, machine)),
+      onBytesSent: (total: number) =>
+        record(() => {
+          const now = performance.now();
+          if (now - lastBytesWrite < BYTES_WRITE_INTERVAL_MS) return;
+          lastBytesWrite = now;
+          this.update(target, { bytesSent: target.bytesBefore + total });
+        }),
+    };
+  }
+
+  private update(target: TargetRuntime, fields: TargetFields): void {
+    if (this.stopped()) return;
+    Object.assign(target.record, Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)));
+    this.deps.repo.updateTarget(this.taskId, target.record.machine, fields);
+  }
+}
+
+/** The tentacle's time for a line when it is one; the hub's otherwise. */
+function timeOf(at: string, clock: () => Date): string {
+  const ms = Date.parse(at);
+  return Number.isNaN(ms) ? clock().toISOString() : new Date(ms).toISOString();
+}

@@ -1,0 +1,124 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { PROTOCOL_LIMITS } from '@cuttle/shared';
+import { WebSocketSession } from './tentacle-session.js';
+import { deployJob, recorder, startFixture, waitFor, type GatewayFixture } from './testing/gateway-harness.js';
+
+/** Package transfer through the real gateway: chunks, backpressure, resume, a missing package file. */
+describe('package transfer', () => {
+  let fx: GatewayFixture;
+  beforeAll(async () => {
+    fx = await startFixture();
+  });
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it('streams a package in chunks at the requested offsets, bounded by the send high-water mark while the tentacle does not read', async () => {
+    const name = fx.uniqueName('big');
+    const tentacle = await fx.hub.machine(name)();
+    const stored = await fx.blob(24 * 1024 * 1024 + 12_345);
+    const r = recorder();
+    const outcome = fx.hub.gateway.jobs.run(name, deployJob(name, stored), r.handlers, new AbortController().signal);
+    const jobId = (await tentacle.next('job-start')).jobId as string;
+    tentacle.send({ type: 'job-status', jobId, phase: 'transfer' });
+    tentacle.ws.pause();
+    tentacle.send({ type: 'package-request', jobId, offset: 0 });
+    const session = fx.hub.connections.get(name);
+    if (!(session instanceof WebSocketSession)) throw new Error('no session');
+    // the hub fills the socket up to the mark and then holds the rest back
+    await waitFor(() => session.bufferedAmount > PROTOCOL_LIMITS.sendHighWaterBytes, 'the socket to fill');
+    expect(r.bytes.at(-1) ?? 0).toBeLessThan(stored.size);
+    tentacle.ws.resume();
+    await waitFor(() => tentacle.receivedBytes(jobId) === stored.size, 'every byte');
+    const limit = PROTOCOL_LIMITS.sendHighWaterBytes + PROTOCOL_LIMITS.maxBinaryMessageBytes + 1024;
+    expect(session.peakBufferedBytes).toBeGreaterThan(PROTOCOL_LIMITS.sendHighWaterBytes);
+    expect(session.peakBufferedBytes).toBeLessThanOrEqual(limit);
+    let expected = 0;
+    for (const chunk of tentacle.chunks) {
+      expect(chunk.offset).toBe(expected);
+      expect(chunk.data.length).toBeLessThanOrEqual(PROTOCOL_LIMITS.packageChunkBytes);
+      expected += chunk.data.length;
+    }
+    expect(Buffer.concat(tentacle.chunks.map((c) => c.data)).equals(stored.bytes)).toBe(true);
+    tentacle.send({ type: 'job-status', jobId, phase: 'extract' });
+    tentacle.send({ type: 'job-result', jobId, outcome: 'success', error: null, bytesReceived: stored.size, releaseDir: '/apps/Shop/Test/releases/1.0.0' });
+    const result = await outcome;
+    expect(result).toMatchObject({ outcome: 'success', bytesSent: stored.size, releaseDir: '/apps/Shop/Test/releases/1.0.0' });
+    expect(r.bytes.at(-1)).toBe(stored.size);
+    expect(r.bytes.length).toBeGreaterThan(10); // reported as it went, not only at the end
+    expect(r.hubLogs.map((l) => l.text)).toContain(`sending Acme.Web 1.4.0 (24.0 MiB) to ${name}`);
+    await tentacle.cut();
+  });
+
+  it('sends two packages to two tentacles at once, each byte-exact', async () => {
+    const names = [fx.uniqueName('pair'), fx.uniqueName('pair')];
+    const tentacles = await Promise.all(names.map((n) => fx.hub.machine(n)()));
+    const stored = await Promise.all([fx.blob(5 * 1024 * 1024), fx.blob(3 * 1024 * 1024 + 7)]);
+    const outcomes = names.map((n, i) => fx.hub.gateway.jobs.run(n, deployJob(n, stored[i]!), recorder().handlers, new AbortController().signal));
+    const jobIds = await Promise.all(tentacles.map(async (t) => (await t.next('job-start')).jobId as string));
+    tentacles.forEach((t, i) => t.send({ type: 'package-request', jobId: jobIds[i], offset: 0 }));
+    await Promise.all(tentacles.map((t, i) => waitFor(() => t.receivedBytes(jobIds[i]!) === stored[i]!.size, 'every byte')));
+    tentacles.forEach((t, i) => {
+      expect(Buffer.concat(t.chunks.map((c) => c.data)).equals(stored[i]!.bytes)).toBe(true);
+      t.send({ type: 'job-result', jobId: jobIds[i], outcome: 'success', error: null, bytesReceived: stored[i]!.size, releaseDir: '/r' });
+    });
+    expect((await Promise.all(outcomes)).map((o) => o.bytesSent)).toEqual(stored.map((s) => s.size));
+    await Promise.all(tentacles.map((t) => t.cut()));
+  });
+
+  it('starts the job again when the connection drops mid-transfer, resuming from the offset the tentacle asks for', async () => {
+    const name = fx.uniqueName('resume');
+    const connect = fx.hub.machine(name);
+    const first = await connect();
+    const stored = await fx.blob(6 * 1024 * 1024);
+    const r = recorder();
+    const outcome = fx.hub.gateway.jobs.run(name, deployJob(name, stored), r.handlers, new AbortController().signal);
+    const firstId = (await first.next('job-start')).jobId as string;
+    first.send({ type: 'job-status', jobId: firstId, phase: 'transfer' });
+    first.send({ type: 'package-request', jobId: firstId, offset: 0 });
+    await waitFor(() => first.receivedBytes(firstId) >= 1024 * 1024, 'the first MiB');
+    const keep = first.chunks.filter((c) => c.jobId === firstId).slice(0, 4);
+    await first.cut();
+    await waitFor(() => r.hubLogs.find((l) => l.text.includes('waiting up to 10 s for it to come back')), 'the lost-connection line');
+    expect(r.hubLogs.some((l) => new RegExp(`connection to ${name} lost during the transfer at \\d+\\.\\d MiB`).test(l.text))).toBe(true);
+
+    const second = await connect();
+    const secondStart = await second.next('job-start');
+    const secondId = secondStart.jobId as string;
+    expect(secondId).not.toBe(firstId);
+    expect(secondId.endsWith('.2')).toBe(true);
+    const resumeAt = keep.reduce((sum, c) => sum + c.data.length, 0);
+    second.send({ type: 'job-status', jobId: secondId, phase: 'transfer' });
+    second.send({ type: 'package-request', jobId: secondId, offset: resumeAt });
+    await waitFor(() => second.receivedBytes(secondId) === stored.size - resumeAt, 'the rest');
+    expect(second.chunks[0]!.offset).toBe(resumeAt);
+    expect(Buffer.concat([...keep, ...second.chunks].map((c) => c.data)).equals(stored.bytes)).toBe(true);
+    second.send({ type: 'job-result', jobId: secondId, outcome: 'success', error: null, bytesReceived: stored.size - resumeAt, releaseDir: '/r' });
+    const result = await outcome;
+    expect(result.outcome).toBe('success');
+    // both attempts count: the second alone is less than the package
+    expect(result.bytesSent).toBeGreaterThanOrEqual(stored.size);
+    expect(r.hubLogs.map((l) => l.text)).toContain(`resuming the transfer of Acme.Web 1.4.0 to ${name} at ${(resumeAt / 1024 / 1024).toFixed(1)} MiB of 6.0 MiB`);
+    // a late message of the first attempt is dropped quietly, a package-request refused
+    second.send({ type: 'package-request', jobId: firstId, offset: 0 });
+    expect((await second.next('package-abort')).jobId).toBe(firstId);
+    await second.cut();
+  });
+
+  it('sends package-abort and fails transfer-failed when the package file is missing', async () => {
+    const name = fx.uniqueName('noblob');
+    const tentacle = await fx.hub.machine(name)();
+    const outcome = fx.hub.gateway.jobs.run(name, deployJob(name, { sha256: 'f'.repeat(64), size: 4096 }), recorder().handlers, new AbortController().signal);
+    const jobId = (await tentacle.next('job-start')).jobId as string;
+    tentacle.send({ type: 'package-request', jobId, offset: 0 });
+    const abort = await tentacle.next('package-abort');
+    expect(abort).toMatchObject({ jobId });
+    expect(abort.reason).toContain('missing');
+    tentacle.send({ type: 'job-result', jobId, outcome: 'failed', error: { code: 'transfer-failed', message: 'aborted by the hub' }, bytesReceived: 0, releaseDir: null });
+    const result = await outcome;
+    expect(result.error?.code).toBe('transfer-failed');
+    expect(result.error?.message).toBe(abort.reason);
+    expect(tentacle.chunks).toEqual([]);
+    await tentacle.cut();
+  });
+});

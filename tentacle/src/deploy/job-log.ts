@@ -1,0 +1,80 @@
+import { PROTOCOL_LIMITS, type JobLogLine, type LogStream } from '@cuttle/shared';
+import type { HubChannel } from '../agent/job-handler.js';
+import { cutLine } from './line-splitter.js';
+
+/** Most lines per job-log message (the schema's limit). */
+const MAX_LINES = 200;
+/** Room left in a control message for everything around the lines. */
+const ENVELOPE_BYTES = 1024;
+
+/**
+ * The log of one job on its way to the hub: lines are batched into job-log messages of at most
+ * 200 lines, maxLogBatchChars characters and (JSON-encoded) maxControlMessageBytes bytes, sent as a
+ * batch fills and at least every logFlushIntervalMs. Anything else the job sends goes through
+ * `send`, which flushes first so that the hub sees lines and phases in order.
+ */
+export class JobLog {
+  private lines: JobLogLine[] = [];
+  private chars = 0;
+  private bytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly channel: HubChannel,
+    private readonly jobId: string,
+    private readonly highWaterBytes: number,
+    private readonly flushIntervalMs: number = PROTOCOL_LIMITS.logFlushIntervalMs,
+  ) {}
+
+  info(text: string): void {
+    this.line('info', text);
+  }
+
+  warn(text: string): void {
+    this.line('warn', text);
+  }
+
+  error(text: string): void {
+    this.line('error', text);
+  }
+
+  line(stream: LogStream, text: string): void {
+    const entry: JobLogLine = { at: new Date().toISOString(), stream, text: cutLine(text, PROTOCOL_LIMITS.maxLogLineChars) };
+    const bytes = Buffer.byteLength(JSON.stringify(entry));
+    if (this.chars + entry.text.length > PROTOCOL_LIMITS.maxLogBatchChars || this.bytes + bytes > PROTOCOL_LIMITS.maxControlMessageBytes - ENVELOPE_BYTES) {
+      this.flush();
+    }
+    this.lines.push(entry);
+    this.chars += entry.text.length;
+    this.bytes += bytes + 1;
+    if (this.lines.length >= MAX_LINES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.flushIntervalMs);
+  }
+
+  /** Sends the buffered lines now. */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.lines.length === 0) return;
+    const lines = this.lines;
+    this.lines = [];
+    this.chars = 0;
+    this.bytes = 0;
+    this.channel.send({ type: 'job-log', jobId: this.jobId, lines });
+  }
+
+  /** True while the socket holds more unsent bytes than a script's output should add to. */
+  congested(): boolean {
+    return !this.channel.closed && this.channel.bufferedAmount() > this.highWaterBytes;
+  }
+
+  /** Sends buffered lines, then `message`: job-status and job-result keep their place after the lines. */
+  send(message: Parameters<HubChannel['send']>[0]): void {
+    this.flush();
+    this.channel.send(message);
+  }
+
+  close(): void {
+    this.flush();
+  }
+}
