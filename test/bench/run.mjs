@@ -14,6 +14,10 @@ const BENCHMARKS = {
     summary: 'N real tentacle connections (default 1000) against one hub: time to all online, hub RSS and idle CPU, reconnect after a hub restart',
     load: () => import('./swarm.mjs'),
   },
+  fanout: {
+    summary: 'deploy a realistic 200 MiB, 10,000-file package to N real tentacles (default 10), against `unzip` into N folders 2 at a time; then redeploy (0 bytes)',
+    load: () => import('./fanout.mjs'),
+  },
 };
 
 const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 };
