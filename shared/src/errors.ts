@@ -65,6 +65,13 @@ export const ERROR_CODES = {
   'no-matching-machines': 'No enabled machine of the environment has a role that a step of the release runs on.',
   'machine-not-in-environment': 'A machine the deployment names is not in its environment.',
   'no-previous-release': 'There is no earlier successful release of the project in that environment to roll back to.',
+  // variables
+  'unknown-scope': 'A variable scope names an environment, role or machine that does not exist.',
+  'ambiguous-variable': 'Two values of a variable match the same target with the same precedence.',
+  'variable-cycle': 'Variable values refer to each other in a cycle (#{A} in B and #{B} in A).',
+  'reserved-variable': 'The variable name is one of the built-in Cuttle.* variables.',
+  'variable-set-not-found': 'No variable set has that name.',
+  'variable-set-in-use': 'Projects still include the variable set.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

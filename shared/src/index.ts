@@ -4,6 +4,7 @@ export * from './api.js';
 export * from './protocol.js';
 export * from './protocol-jobs.js';
 export * from './deployments.js';
+export * from './variables.js';
 export * from './zip-check.js';
 export * from './zip-extract.js';
 export * from './exit-codes.js';

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { MAX_PACKAGE_ID_LENGTH, isValidPackageId } from './package-name.js';
 import { RoleNameSchema } from './protocol.js';
+import { ReleaseGlobSchema } from './protocol-jobs.js';
 
 /** Projects, their deployment process, and releases: HTTP bodies shared by hub and CLI. */
 
@@ -50,6 +51,10 @@ export const DeployPackageStepSchema = z
     retain: z.number().int().min(1).max(100).optional(),
     /** limit for each of the package's deploy scripts */
     timeoutSeconds: z.number().int().min(1).max(24 * 3600).optional(),
+    /** globs of files (relative to the package root) in which `#{Name}` is replaced by the variable's value */
+    substituteIn: z.array(ReleaseGlobSchema).max(100).optional(),
+    /** globs of JSON and YAML files whose key paths are set from variables named like `Logging:LogLevel:Default` */
+    structuredVariables: z.array(ReleaseGlobSchema).max(100).optional(),
   })
   .strict();
 

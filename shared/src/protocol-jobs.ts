@@ -45,6 +45,17 @@ const JobContextShape = {
   step: z.string().min(1).max(100),
 };
 
+/** A variable resolved for one target (references already expanded by the hub). */
+export const JobVariableSchema = z.object({ name: z.string().min(1).max(200), value: z.string().max(256 * 1024), sensitive: z.boolean() }).strict();
+export type JobVariable = z.infer<typeof JobVariableSchema>;
+
+/** A glob relative to the release root (picomatch syntax), e.g. `config/**\/*.json`. */
+export const ReleaseGlobSchema = z
+  .string()
+  .min(1)
+  .max(500)
+  .refine((g) => !g.startsWith('/') && !g.split('/').includes('..') && !g.includes('\0'), 'a relative glob without ".." segments');
+
 export const DeployPackageJobSchema = z
   .object({
     kind: z.literal('deploy-package'),
@@ -57,6 +68,14 @@ export const DeployPackageJobSchema = z
     retain: z.number().int().min(0).max(100),
     /** limit for each of PreDeploy.sh, Deploy.sh, PostDeploy.sh and DeployFailed.sh */
     scriptTimeoutSeconds: z.number().int().min(1).max(24 * 3600),
+    /** the target's variables, built-ins included; exported to scripts and used by the steps below */
+    variables: z.array(JobVariableSchema).max(10_000).optional(),
+    /** files in which `#{Name}` is substituted */
+    substituteIn: z.array(ReleaseGlobSchema).max(100).optional(),
+    /** JSON and YAML files whose key paths (`Logging:LogLevel:Default`) are set from variables */
+    structuredVariables: z.array(ReleaseGlobSchema).max(100).optional(),
+    /** every environment's name, so that the transform files of all of them are removed */
+    environments: z.array(NameSchema).max(1000).optional(),
   })
   .strict();
 export type DeployPackageJob = z.infer<typeof DeployPackageJobSchema>;
@@ -67,6 +86,8 @@ export const RunScriptJobSchema = z
     ...JobContextShape,
     script: z.string().min(1).max(64 * 1024),
     timeoutSeconds: z.number().int().min(1).max(24 * 3600),
+    /** the target's variables, built-ins included; exported to the script's environment */
+    variables: z.array(JobVariableSchema).max(10_000).optional(),
   })
   .strict();
 export type RunScriptJob = z.infer<typeof RunScriptJobSchema>;
@@ -83,7 +104,7 @@ export const PackageAbortSchema = z.object({ type: z.literal('package-abort'), j
 
 // ---- tentacle -> hub ----
 
-export const JOB_PHASES = ['transfer', 'extract', 'PreDeploy', 'Deploy', 'PostDeploy', 'switch', 'DeployFailed', 'script'] as const;
+export const JOB_PHASES = ['transfer', 'extract', 'PreDeploy', 'configure', 'Deploy', 'PostDeploy', 'switch', 'DeployFailed', 'script'] as const;
 export const JobPhaseSchema = z.enum(JOB_PHASES);
 export type JobPhase = z.infer<typeof JobPhaseSchema>;
 
@@ -118,6 +139,7 @@ export const JobLogSchema = z.object({ type: z.literal('job-log'), jobId: JobIdS
  * - extract-failed / unsafe-zip-entry / zip-limits-exceeded / invalid-zip: extraction refused or failed
  * - script-failed: a deploy script exited non-zero (the message names it and its exit code)
  * - script-timeout: a script ran longer than its timeout and was killed
+ * - configuration-failed: substitution, an environment transform file or a structured replacement failed (the file is named)
  * - install-failed: switching `current`, copying into installDir or another file-system step failed
  * - disk-full: the tentacle ran out of disk space
  * - busy: another job runs for the same app on that tentacle
@@ -136,6 +158,7 @@ export const TARGET_FAILURE_CODES = [
   'invalid-zip',
   'script-failed',
   'script-timeout',
+  'configuration-failed',
   'install-failed',
   'disk-full',
   'busy',

@@ -9,6 +9,7 @@ export const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))
 const PHASE_WORDS: Record<Exclude<JobPhase, 'transfer'>, string> = {
   extract: 'while the package was extracted',
   PreDeploy: 'while PreDeploy.sh ran',
+  configure: 'while the release was configured with its variables',
   Deploy: 'while Deploy.sh ran',
   PostDeploy: 'while PostDeploy.sh ran',
   DeployFailed: 'while DeployFailed.sh ran',

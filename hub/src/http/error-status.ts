@@ -56,4 +56,10 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   'no-matching-machines': 409,
   'machine-not-in-environment': 400,
   'no-previous-release': 409,
+  'unknown-scope': 400,
+  'ambiguous-variable': 400,
+  'variable-cycle': 400,
+  'reserved-variable': 400,
+  'variable-set-not-found': 404,
+  'variable-set-in-use': 409,
 };
