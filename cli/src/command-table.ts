@@ -14,6 +14,8 @@ import { releaseCommand } from './commands/release.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { statusCommand } from './commands/status.js';
 import { taskCommand } from './commands/task.js';
+import { variableSetCommand } from './commands/variable-set.js';
+import { variablesCommand } from './commands/variables.js';
 import { resolveGlobalOptions, type Io, type RawGlobalOptions } from './context.js';
 import { HubClient } from './hub-client.js';
 
@@ -23,6 +25,8 @@ export const COMMANDS: readonly CommandDefinition[] = [
   pushCommand,
   packagesCommand,
   projectCommand,
+  variablesCommand,
+  variableSetCommand,
   releaseCommand,
   deployCommand,
   rollbackCommand,
@@ -53,7 +57,7 @@ function forEachCommand(command: Command, visit: (command: Command) => void): vo
 export function buildProgram(options: ProgramOptions): Command {
   const { io } = options;
   const program = new Command('cuttle')
-    .description('Cuttle command-line client: pack, push and list packages; manage projects and releases; deploy, roll back and follow deployments; see which release is on which machine; manage environments, machines and API keys.')
+    .description('Cuttle command-line client: pack, push and list packages; manage projects, their variables and releases; deploy, roll back and follow deployments; see which release is on which machine; manage environments, machines and API keys.')
     .version(options.version, '-V, --version', 'print the version of cuttle')
     .enablePositionalOptions()
     .exitOverride()
@@ -72,6 +76,7 @@ export function buildProgram(options: ProgramOptions): Command {
         '  $ CUTTLE_HUB=http://hub:8080 CUTTLE_API_KEY=... cuttle push Acme.Web.1.4.0.zip\n' +
         '  $ cuttle packages --id Acme.Web --json\n' +
         '  $ cuttle project apply -f cuttle.yaml\n' +
+        '  $ cuttle variables import --project Acme -f vars.yaml\n' +
         '  $ cuttle release create --project Acme --package Acme.Web:1.4.0\n' +
         '  $ cuttle deploy --project Acme --release 0.0.1 --environment Test --wait\n' +
         '  $ cuttle status --project Acme\n' +

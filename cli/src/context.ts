@@ -14,7 +14,11 @@ export interface Io {
   now(): number;
   /** Milliseconds since the epoch (the wall clock), for "last seen 12 s ago". */
   wallClock(): number;
+  /** Standard input, opened on first use: only `--value-stdin` reads it. */
+  stdin?(): StdinSource;
 }
+
+export type StdinSource = AsyncIterable<Buffer | string> & { isTTY?: boolean };
 
 export interface TextSink {
   write(text: string): unknown;

@@ -52,6 +52,7 @@ import {
 } from '@cuttle/shared';
 import { CliError, badResponse } from './cli-error.js';
 import { expectStatus, parseAnswer, parseJson, parseValue } from './hub-answer.js';
+import { VariableClient } from './hub-client-variables.js';
 import { streamLines } from './hub-stream.js';
 import { apiUrl, sendFile, sendJson, type HubResponse, type TransportOptions } from './hub-transport.js';
 
@@ -131,6 +132,11 @@ export class HubClient {
     const options: HubClientOptions = { hubUrl: this.options.hubUrl, apiKey: this.options.apiKey, userAgent: this.options.userAgent, timeoutMs: changes.timeoutMs ?? this.options.timeoutMs };
     if (signals.length > 0) options.signal = AbortSignal.any(signals);
     return new HubClient(options);
+  }
+
+  /** Variables, variable sets, previews and release snapshots (kept in their own file). */
+  get variables(): VariableClient {
+    return new VariableClient(this.options);
   }
 
   async listPackages(id?: string): Promise<PackageInfo[]> {

@@ -21,6 +21,7 @@ function processIo(): Io {
     cwd: process.cwd(),
     now: () => performance.now(),
     wallClock: () => Date.now(),
+    stdin: () => process.stdin,
   };
 }
 

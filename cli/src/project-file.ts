@@ -1,9 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { EXIT, ProjectDefinitionSchema, ProjectNameSchema, errorCodeOf, type ProjectDefinition } from '@cuttle/shared';
+import { EXIT, ProjectDefinitionSchema, ProjectNameSchema, type ProjectDefinition } from '@cuttle/shared';
 import { CliError, type FieldProblem } from './cli-error.js';
+import { parseDataText, readDataText, type DataFileLimits } from './data-file.js';
 import { checkName } from './local-validation.js';
 
 /**
@@ -14,8 +13,6 @@ import { checkName } from './local-validation.js';
 
 /** Larger than any sensible project; the hub takes at most 1 MiB of JSON anyway. */
 export const MAX_PROJECT_FILE_BYTES = 1024 * 1024;
-/** Anchors and aliases expand; this caps how often (the yaml package's own default). */
-const MAX_ALIAS_COUNT = 100;
 
 export interface ProjectFile {
   /** `--name`, else the file's `name`. */
@@ -24,55 +21,15 @@ export interface ProjectFile {
   definition: ProjectDefinition;
 }
 
+const PROJECT_FILE_LIMITS: DataFileLimits = { code: 'invalid-project-file', maxBytes: MAX_PROJECT_FILE_BYTES, holds: 'a project definition' };
+
 function fileError(message: string, details: Record<string, unknown>): CliError {
   return new CliError('invalid-project-file', message, { exitCode: EXIT.usage, details });
 }
 
-/** Reads the file's text: `file-not-found`, `invalid-path`, or too large (all exit 2). */
-async function readText(absPath: string, shown: string): Promise<string> {
-  try {
-    const stats = await stat(absPath);
-    if (!stats.isFile()) throw new CliError('invalid-path', `${shown} is not a file`, { exitCode: EXIT.usage, details: { path: shown } });
-    if (stats.size > MAX_PROJECT_FILE_BYTES) {
-      throw fileError(`${shown} is larger than ${MAX_PROJECT_FILE_BYTES} bytes; a project definition is much smaller`, { file: shown, size: stats.size });
-    }
-    return await readFile(absPath, 'utf8');
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    const missing = errorCodeOf(error) === 'ENOENT';
-    throw new CliError(missing ? 'file-not-found' : 'invalid-path', missing ? `${shown} does not exist` : `${shown} cannot be read: ${error instanceof Error ? error.message : String(error)}`, {
-      exitCode: EXIT.usage,
-      details: { path: shown },
-    });
-  }
-}
-
 /** The document as plain data, or a syntax error with its line and column. */
 export function parseProjectText(text: string, shown: string): unknown {
-  const lineCounter = new LineCounter();
-  // A byte order mark is not content.
-  const source = text.replace(/^\uFEFF/, '');
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const first = doc.errors[0];
-  if (first !== undefined) {
-    const { line, col } = lineCounter.linePos(first.pos[0]);
-    const where = `line ${line}, column ${col}${first.pos[0] >= source.length ? ' (the end of the file)' : ''}`;
-    const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more problem${doc.errors.length > 2 ? 's' : ''} after it)` : '';
-    const sourceLine = source.split(/\r?\n/)[line - 1] ?? '';
-    throw fileError(`${shown} is not valid YAML or JSON: ${where}: ${first.message}${more}`, {
-      file: shown,
-      line,
-      column: col,
-      reason: first.code,
-      source: sourceLine.slice(0, 200),
-    });
-  }
-  try {
-    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (error) {
-    // Unresolved aliases and alias bombs surface only when the tree is built.
-    throw fileError(`${shown} cannot be read as data: ${error instanceof Error ? error.message : String(error)}`, { file: shown });
-  }
+  return parseDataText(text, shown, 'invalid-project-file');
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -132,7 +89,7 @@ function resolveName(fileName: unknown, nameOption: string | undefined, problems
  * name) is reported at once, as `invalid-project` with `details.fields`.
  */
 export async function readProjectFile(cwd: string, file: string, nameOption?: string): Promise<ProjectFile> {
-  const text = await readText(path.resolve(cwd, file), file);
+  const text = await readDataText(path.resolve(cwd, file), file, PROJECT_FILE_LIMITS);
   const data = parseProjectText(text, file);
   if (!isPlainObject(data)) {
     const what = data === null || data === undefined ? 'is empty' : Array.isArray(data) ? 'holds a list' : `holds a single ${typeof data}`;

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_ZIP_LIMITS, OverwriteModeSchema, type OverwriteMode, type ZipLimits } from '@cuttle/shared';
+import { parseMasterKey } from './variables/master-key.js';
 
 /** Every limit of the hub, with its default, in one place. */
 export const DEFAULTS = {
@@ -39,6 +40,8 @@ export interface HubConfig {
   tlsCertFile: string | null;
   tlsKeyFile: string | null;
   adminApiKey: string | null;
+  /** CUTTLE_MASTER_KEY: base64 of the 32-byte key that seals sensitive variables; null: `<data>/master.key` */
+  masterKey: string | null;
   healthCheckIntervalMs: number;
   transferReconnectGraceMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -68,6 +71,7 @@ Options (each also settable by the environment variable shown):
 
 Environment only:
   CUTTLE_ADMIN_API_KEY          the first admin API key, used only when the database is new (otherwise one is generated and printed once)
+  CUTTLE_MASTER_KEY             base64 of the 32-byte key that encrypts sensitive variables (default: <data>/master.key, made on first start)
 `;
 
 const FLAG_ENV: Record<string, string> = {
@@ -176,6 +180,14 @@ export function parseHubArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs
   if (adminApiKey !== null && (adminApiKey.trim() !== adminApiKey || adminApiKey.length < 8)) {
     problems.push('CUTTLE_ADMIN_API_KEY: must be at least 8 characters with no surrounding spaces');
   }
+  const masterKey = env.CUTTLE_MASTER_KEY || null;
+  if (masterKey !== null) {
+    try {
+      parseMasterKey(masterKey, 'CUTTLE_MASTER_KEY');
+    } catch (error) {
+      problems.push((error as Error).message); // names the variable, never repeats its value
+    }
+  }
   if ((raw['tls-cert'] === undefined) !== (raw['tls-key'] === undefined)) {
     problems.push('--tls-cert and --tls-key must be given together');
   }
@@ -205,6 +217,7 @@ export function parseHubArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs
       tlsCertFile: c['tls-cert'] ? path.resolve(c['tls-cert']) : null,
       tlsKeyFile: c['tls-key'] ? path.resolve(c['tls-key']) : null,
       adminApiKey,
+      masterKey,
       healthCheckIntervalMs: c['health-check-interval'] * 1000,
       transferReconnectGraceMs: c['transfer-reconnect-grace'] * 1000,
       logLevel: c['log-level'],

@@ -26,6 +26,10 @@ import { PackageStore } from './packages/package-store.js';
 import { ProjectRepository } from './projects/project-repository.js';
 import { ProjectService } from './projects/project-service.js';
 import { loadOrCreateTls } from './tls/certificate.js';
+import { DeploymentVariableSource } from './variables/deployment-variable-source.js';
+import { loadMasterKey } from './variables/master-key.js';
+import { VariableRepository } from './variables/variable-repository.js';
+import { VariableService } from './variables/variable-service.js';
 import { hubVersion } from './version.js';
 
 export interface RunningHub {
@@ -59,6 +63,15 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     closeables.push(() => inbox?.stop());
     const apiKeys = new ApiKeyService(new ApiKeyRepository(db), clock);
 
+    // Before any service: a missing or wrong master key stops the start here, with nothing else changed.
+    const variableRepository = new VariableRepository(db);
+    const box = loadMasterKey({ dataDir: config.dataDir, envKey: config.masterKey ?? null }, variableRepository, clock().toISOString(), log);
+
+    const environments = new EnvironmentService(new EnvironmentRepository(db), clock);
+    const connections = new ConnectionRegistry();
+    const machineRepository = new MachineRepository(db);
+    const machines = new MachineService(machineRepository, environments, connections, clock, log);
+
     const projectRepository = new ProjectRepository(db);
     const store = new PackageStore(path.join(config.dataDir, 'packages'), path.join(config.dataDir, 'tmp'));
     store.init();
@@ -75,14 +88,11 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       log,
       (id, version) => projectRepository.isPackageUsed(id, version),
     );
-    const projects = new ProjectService(projectRepository, packages, clock, log);
+    const variables = new VariableService(variableRepository, projectRepository, environments, machines, box, clock, log);
+    const projects = new ProjectService(projectRepository, packages, clock, log, variables);
     const orphans = packages.collectGarbage();
     if (orphans > 0) log.warn({ removed: orphans }, 'removed package files no package refers to');
 
-    const environments = new EnvironmentService(new EnvironmentRepository(db), clock);
-    const connections = new ConnectionRegistry();
-    const machineRepository = new MachineRepository(db);
-    const machines = new MachineService(machineRepository, environments, connections, clock, log);
     const registration = new RegistrationService(new RegistrationTokenRepository(db), machineRepository, environments, apiKeys, connections, clock, log);
 
     const version = hubVersion();
@@ -98,7 +108,16 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       transferReconnectGraceMs: config.transferReconnectGraceMs,
     });
     const tentacleServer = gateway.server;
-    const { deployments, tasks, history, runner } = createDeployments({ db, projects, environments, machines, jobs: gateway.jobs, clock, logger: log });
+    const { deployments, tasks, history, runner } = createDeployments({
+      db,
+      projects,
+      environments,
+      machines,
+      jobs: gateway.jobs,
+      clock,
+      logger: log,
+      variables: new DeploymentVariableSource(variables, environments, machines),
+    });
     let tentaclePort = 0;
 
     const app = createApp({
@@ -108,6 +127,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       machines,
       registration,
       projects,
+      variables,
       deployments,
       tasks,
       history,

@@ -96,6 +96,18 @@ export async function runShowRelease(ctx: CommandContext, projectName: string, v
   return release;
 }
 
+/**
+ * `POST .../releases/{version}/snapshot-variables`: the release takes the project's current
+ * variables (and those of its variable sets), replacing the snapshot it took when created.
+ */
+export async function runSnapshotVariables(ctx: CommandContext, projectName: string, version: string): Promise<Release> {
+  const project = checkName('project', projectName, '--project');
+  const release = await ctx.hub().variables.snapshotVariables(project, checkVersion(version, '--version'));
+  if (ctx.json) printJson(ctx.io, release);
+  else printLine(ctx.io, `refreshed the variable snapshot of release ${release.project} ${release.version}`);
+  return release;
+}
+
 interface CreateFlags {
   project: string;
   version?: string;
@@ -118,7 +130,12 @@ export const releaseCommand: CommandDefinition = {
       )
       .addHelpText(
         'after',
-        examples('cuttle release create --project Acme --package Acme.Web:1.4.0', 'cuttle release list --project Acme', 'cuttle release show --project Acme 0.0.3'),
+        examples(
+          'cuttle release create --project Acme --package Acme.Web:1.4.0',
+          'cuttle release list --project Acme',
+          'cuttle release show --project Acme 0.0.3',
+          'cuttle release snapshot-variables --project Acme --version 0.0.3',
+        ),
       );
 
     group
@@ -172,6 +189,23 @@ export const releaseCommand: CommandDefinition = {
       .action((version: string, _flags: ProjectFlags, command: Command) =>
         invoke(command, async (ctx) => {
           await runShowRelease(ctx, command.opts<ProjectFlags>().project, version);
+        }),
+      );
+
+    group
+      .command('snapshot-variables')
+      .summary("refresh a release's snapshot of the project's variables")
+      .description(
+        'A release snapshots the variables when it is created, so that it deploys the same configuration later. ' +
+          "This replaces the snapshot with the project's current variables (and those of its variable sets).",
+      )
+      .requiredOption('--project <name>', 'the project')
+      .requiredOption('--version <semver>', 'the release version')
+      .addHelpText('after', examples('cuttle release snapshot-variables --project Acme --version 0.0.3'))
+      .action((_flags: unknown, command: Command) =>
+        invoke(command, async (ctx) => {
+          const flags = command.opts<{ project: string; version: string }>();
+          await runSnapshotVariables(ctx, flags.project, flags.version);
         }),
       );
   },

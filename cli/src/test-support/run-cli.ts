@@ -35,15 +35,18 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `node cli/dist/main.js ...args` with a clean CUTTLE_* environment plus `env`. */
-export function runCli(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliRun> {
+/** Runs `node cli/dist/main.js ...args` with a clean CUTTLE_* environment plus `env`; `input` is written to its stdin. */
+export function runCli(args: readonly string[], options: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Promise<CliRun> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !name.startsWith('CUTTLE_')) env[name] = value;
   }
   Object.assign(env, options.env ?? {});
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd: options.cwd ?? repoDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd: options.cwd ?? repoDir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Without input, stdin ends at once, like /dev/null; a CLI that exits before reading it is no error.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));

@@ -14,7 +14,7 @@ export interface TestIo {
   jsonLines(): unknown[];
 }
 
-export function createTestIo(options: { cwd: string; tty?: boolean; columns?: number; now?: () => number; wallClock?: () => number; env?: Record<string, string> }): TestIo {
+export function createTestIo(options: { cwd: string; tty?: boolean; columns?: number; now?: () => number; wallClock?: () => number; env?: Record<string, string>; stdin?: string | Buffer[] }): TestIo {
   let out = '';
   let err = '';
   const io: Io = {
@@ -26,6 +26,7 @@ export function createTestIo(options: { cwd: string; tty?: boolean; columns?: nu
     cwd: options.cwd,
     now: options.now ?? (() => performance.now()),
     wallClock: options.wallClock ?? (() => Date.now()),
+    ...(options.stdin === undefined ? {} : { stdin: () => stdinOf(options.stdin ?? '') }),
   };
   return {
     io,
@@ -36,6 +37,16 @@ export function createTestIo(options: { cwd: string; tty?: boolean; columns?: nu
         .split('\n')
         .filter((line) => line !== '')
         .map((line): unknown => JSON.parse(line)),
+  };
+}
+
+/** Standard input that yields `content` (a string as one chunk, or the given chunks) and ends. */
+function stdinOf(content: string | Buffer[]): AsyncIterable<Buffer> {
+  const chunks = typeof content === 'string' ? [Buffer.from(content)] : content;
+  return {
+    async *[Symbol.asyncIterator]() {
+      yield* chunks;
+    },
   };
 }
 

@@ -217,4 +217,65 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    // Sensitive values live only in the `secret` columns, sealed with AES-256-GCM under the
+    // master key (hub/src/variables/secret-box.ts); `value` is null for them. A release keeps its
+    // own copy of every variable (ciphertexts included) as it was when the snapshot was taken.
+    name: 'variables, variable sets, release variable snapshots and the master key check',
+    sql: `
+      CREATE TABLE master_key_check (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        check_value TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+
+      CREATE TABLE project_variables (
+        project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT,
+        secret TEXT,
+        scope TEXT,
+        PRIMARY KEY (project_id, position),
+        CHECK ((value IS NULL) <> (secret IS NULL))
+      ) WITHOUT ROWID;
+
+      CREATE TABLE variable_sets (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+
+      CREATE TABLE variable_set_variables (
+        set_id INTEGER NOT NULL REFERENCES variable_sets (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT,
+        secret TEXT,
+        scope TEXT,
+        PRIMARY KEY (set_id, position),
+        CHECK ((value IS NULL) <> (secret IS NULL))
+      ) WITHOUT ROWID;
+
+      CREATE TABLE release_variable_snapshots (
+        release_id INTEGER PRIMARY KEY REFERENCES releases (id) ON DELETE CASCADE,
+        taken_at TEXT NOT NULL
+      );
+
+      CREATE TABLE release_variables (
+        release_id INTEGER NOT NULL REFERENCES releases (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        source INTEGER NOT NULL,
+        set_name TEXT,
+        name TEXT NOT NULL,
+        value TEXT,
+        secret TEXT,
+        scope TEXT,
+        PRIMARY KEY (release_id, position),
+        CHECK ((value IS NULL) <> (secret IS NULL))
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -14,6 +14,7 @@ import { TaskLog } from './task-log.js';
 import { TaskRunner } from './task-runner.js';
 import { TaskService } from './task-service.js';
 import type { TentacleJobs } from './tentacle-jobs.js';
+import type { DeploymentVariables } from './task-variables.js';
 
 export interface DeploymentsDeps {
   db: Db;
@@ -23,6 +24,8 @@ export interface DeploymentsDeps {
   jobs: TentacleJobs;
   clock: Clock;
   logger: Logger;
+  /** each job's variables from the release's snapshot; without it jobs carry none */
+  variables?: DeploymentVariables;
 }
 
 export interface Deployments {
@@ -40,7 +43,7 @@ export function createDeployments(deps: DeploymentsDeps): Deployments {
   const repo = new DeploymentRepository(deps.db);
   const historyRepo = new ReleaseHistoryRepository(deps.db);
   const log = new TaskLog(new TaskLogRepository(deps.db), deps.clock);
-  const runner = new TaskRunner({ repo, history: historyRepo, log, jobs: deps.jobs, locks: new MachineProjectLocks(), clock: deps.clock, logger: deps.logger });
+  const runner = new TaskRunner({ repo, history: historyRepo, log, jobs: deps.jobs, locks: new MachineProjectLocks(), clock: deps.clock, logger: deps.logger, ...(deps.variables ? { variables: deps.variables } : {}) });
   const deployments = new DeploymentService(repo, deps.projects, deps.environments, deps.machines, runner, log, deps.clock, deps.logger);
   const tasks = new TaskService(repo, runner, log);
   const history = new HistoryService(historyRepo, repo, deps.projects, deps.environments, deps.machines, deps.clock, deps.logger);

@@ -7,6 +7,7 @@ import {
   type Release,
   type Step,
 } from '@cuttle/shared';
+import type { JobBuiltIns, TaskVariables } from './task-variables.js';
 
 /** A machine of a deployment and the steps of the release that run on it, in process order. */
 export interface TargetPlan {
@@ -65,13 +66,35 @@ export interface JobContext {
   machine: string;
 }
 
-/** The job that runs step `stepIndex` of a release on one machine. */
-export function buildJob(context: JobContext, steps: readonly Step[], stepIndex: number, packages: Release['packages']): Job {
+/** The built-ins a job knows itself (Cuttle.Machine.Roles comes with the machine's variables). */
+export function jobBuiltIns(context: JobContext, pkg: { id: string; version: string } | null): JobBuiltIns {
+  return {
+    'Cuttle.Project.Name': context.project,
+    'Cuttle.Release.Number': context.release,
+    'Cuttle.Environment.Name': context.environment,
+    'Cuttle.Machine.Name': context.machine,
+    ...(pkg ? { 'Cuttle.Package.Id': pkg.id, 'Cuttle.Package.Version': pkg.version } : {}),
+    'Cuttle.Deployment.Id': String(context.deploymentId),
+  };
+}
+
+/**
+ * The job that runs step `stepIndex` of a release on one machine. With `variables`, the job
+ * carries the machine's resolved variables (and a deploy-package job the step's substitution
+ * settings); resolving them may throw a CuttleError (ambiguous-variable, variable-cycle).
+ */
+export function buildJob(context: JobContext, steps: readonly Step[], stepIndex: number, packages: Release['packages'], variables?: TaskVariables): Job {
   const step = steps[stepIndex];
   if (!step) throw new Error(`no step ${stepIndex}`);
   const common = { ...context, step: step.name };
   if (step.type === 'run-script') {
-    return { kind: 'run-script', ...common, script: step.script, timeoutSeconds: step.timeoutSeconds ?? DEFAULT_SCRIPT_TIMEOUT_SECONDS };
+    return {
+      kind: 'run-script',
+      ...common,
+      script: step.script,
+      timeoutSeconds: step.timeoutSeconds ?? DEFAULT_SCRIPT_TIMEOUT_SECONDS,
+      ...(variables ? { variables: variables.resolve(context.machine, jobBuiltIns(context, null)) } : {}),
+    };
   }
   const pkg = packages.find((p) => sameName(p.id, step.package));
   if (!pkg) {
@@ -88,5 +111,13 @@ export function buildJob(context: JobContext, steps: readonly Step[], stepIndex:
     installDir: step.installDir ?? null,
     retain: step.retain ?? DEFAULT_RETAIN_RELEASES,
     scriptTimeoutSeconds: step.timeoutSeconds ?? DEFAULT_SCRIPT_TIMEOUT_SECONDS,
+    ...(variables
+      ? {
+          variables: variables.resolve(context.machine, jobBuiltIns(context, pkg)),
+          environments: [...variables.environments],
+        }
+      : {}),
+    ...(step.substituteIn ? { substituteIn: step.substituteIn } : {}),
+    ...(step.structuredVariables ? { structuredVariables: step.structuredVariables } : {}),
   };
 }

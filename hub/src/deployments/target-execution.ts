@@ -1,9 +1,11 @@
-import type { Job, JobLogLine, LogStream, TargetState } from '@cuttle/shared';
+import { isCuttleError, PROTOCOL_LIMITS, type Job, type JobLogLine, type LogStream, type TargetState } from '@cuttle/shared';
+import { createMasker } from '../variables/log-masker.js';
 import type { DeploymentRecord, TargetFields, TargetRecord } from './deployment-repository.js';
 import { buildJob } from './job-builder.js';
 import type { TargetFailure } from './task-messages.js';
 import type { TaskRunnerDeps } from './task-runner.js';
 import type { JobHandlers } from './tentacle-jobs.js';
+import type { TaskVariables } from './task-variables.js';
 
 interface TargetRuntime {
   record: TargetRecord;
@@ -22,6 +24,9 @@ export class TargetExecution {
   private readonly targets = new Map<string, TargetRuntime>();
   private readonly taskId: number;
   private failedStep: string | null = null;
+  /** the release's variables, or why they could not be loaded (every target then fails configuration-failed) */
+  private readonly variables: TaskVariables | { error: string } | null;
+  private readonly mask: (text: string) => string;
 
   constructor(
     private readonly deps: TaskRunnerDeps,
@@ -32,6 +37,21 @@ export class TargetExecution {
   ) {
     this.taskId = deployment.taskId;
     for (const record of records) this.targets.set(record.machine, { record: { ...record }, installedMainApp: false, bytesBefore: 0 });
+    this.variables = this.loadVariables();
+    this.mask = createMasker(this.variables !== null && 'secrets' in this.variables ? this.variables.secrets : []);
+    // before any job starts: every line of this task, the tentacles' output included, is masked from here on
+    deps.log.setMask(this.taskId, this.mask);
+  }
+
+  private loadVariables(): TaskVariables | { error: string } | null {
+    const source = this.deps.variables;
+    if (!source) return null;
+    try {
+      return source.forTask(this.deployment.project, this.deployment.release, this.deployment.environment);
+    } catch (error) {
+      if (!isCuttleError(error)) this.deps.logger.error({ err: error, taskId: this.taskId }, 'loading the release variables failed');
+      return { error: error instanceof Error ? error.message : String(error) };
+    }
   }
 
   /** The machines still in the running that the step runs on, in target order. */
@@ -99,12 +119,29 @@ export class TargetExecution {
     if (!jobs.isOnline(machine)) return this.offline(target, step.name);
 
     this.update(target, { state: 'running', step: step.name, phase: null, startedAt: target.record.startedAt ?? now() });
-    const job = buildJob(
-      { deploymentId: this.deployment.id, taskId: this.taskId, project: this.deployment.project, release: this.deployment.release, environment: this.deployment.environment, machine },
-      this.deployment.steps,
-      stepIndex,
-      this.deployment.packages,
-    );
+    let job: Job;
+    try {
+      if (this.variables !== null && 'error' in this.variables) throw new ConfigurationError(`the release's variables could not be loaded: ${this.variables.error}`);
+      job = buildJob(
+        { deploymentId: this.deployment.id, taskId: this.taskId, project: this.deployment.project, release: this.deployment.release, environment: this.deployment.environment, machine },
+        this.deployment.steps,
+        stepIndex,
+        this.deployment.packages,
+        this.variables ?? undefined,
+      );
+      const size = Buffer.byteLength(JSON.stringify(job));
+      if (job.variables && size > PROTOCOL_LIMITS.maxControlMessageBytes - 1024) {
+        throw new ConfigurationError(`the job with its ${job.variables.length} variables takes ${size} bytes; a job may take at most ${PROTOCOL_LIMITS.maxControlMessageBytes - 1024}`);
+      }
+    } catch (error) {
+      // an ambiguity or a cycle for this machine, or a snapshot that cannot be read: the job never starts
+      const configuration = error instanceof ConfigurationError || (isCuttleError(error) && (error.code === 'ambiguous-variable' || error.code === 'variable-cycle'));
+      if (!configuration) throw error;
+      const message = this.mask(`configuration failed: ${(error as Error).message}`);
+      this.update(target, { state: 'failed', errorCode: 'configuration-failed', error: message, finishedAt: now() });
+      log.hub(this.taskId, `${machine}: failed in step ${step.name}: configuration-failed: ${message}`, 'error', machine);
+      return { machine, code: 'configuration-failed', message };
+    }
     const outcome = await jobs.run(machine, job, this.handlers(target), this.signal);
     if (this.stopped()) return null;
 
@@ -118,7 +155,7 @@ export class TargetExecution {
     // cancelled only counts as such when this task asked for it; otherwise the target failed
     const cancelled = outcome.outcome === 'cancelled' && this.signal.aborted;
     const code = outcome.outcome === 'cancelled' ? 'cancelled' : (outcome.error?.code ?? 'invalid-job');
-    const message = outcome.error?.message ?? (outcome.outcome === 'cancelled' ? 'the job was cancelled' : 'the job failed without saying why');
+    const message = this.mask(outcome.error?.message ?? (outcome.outcome === 'cancelled' ? 'the job was cancelled' : 'the job failed without saying why'));
     this.update(target, { state: cancelled ? 'cancelled' : 'failed', errorCode: code, error: message, bytesSent, finishedAt: now() });
     log.hub(this.taskId, `${machine}: ${cancelled ? 'cancelled' : 'failed'} in step ${step.name}: ${code}: ${message}`, cancelled ? 'warn' : 'error', machine);
     return cancelled ? null : { machine, code, message };
@@ -202,6 +239,8 @@ export class TargetExecution {
     this.deps.repo.updateTarget(this.taskId, target.record.machine, fields);
   }
 }
+
+class ConfigurationError extends Error {}
 
 /** The tentacle's time for a line when it is one; the hub's otherwise. */
 function timeOf(at: string, clock: () => Date): string {

@@ -16,6 +16,8 @@ export interface LogSubscriber {
  */
 export class TaskLog {
   private readonly subscribers = new Map<number, Set<LogSubscriber>>();
+  /** per running task: hides its sensitive values in every line before it is stored or streamed */
+  private readonly masks = new Map<number, (text: string) => string>();
   private closed = false;
 
   constructor(
@@ -25,7 +27,8 @@ export class TaskLog {
 
   append(taskId: number, lines: readonly NewLogLine[]): void {
     if (this.closed) return;
-    const entries = this.repo.append(taskId, lines);
+    const mask = this.masks.get(taskId);
+    const entries = this.repo.append(taskId, mask ? lines.map((line) => ({ ...line, text: mask(line.text) })) : lines);
     if (entries.length === 0) return;
     for (const subscriber of this.subscribers.get(taskId) ?? []) notify(() => subscriber.onEntries(entries));
   }
@@ -33,6 +36,11 @@ export class TaskLog {
   /** One line of the hub's own, about the whole task (machine null) or one target. */
   hub(taskId: number, text: string, stream: LogStream = 'info', machine: string | null = null): void {
     this.append(taskId, [{ at: this.clock().toISOString(), machine, stream, text }]);
+  }
+
+  /** Masks the task's lines from now until its end (each line on its own: a value split across two lines is not recognised). */
+  setMask(taskId: number, mask: (text: string) => string): void {
+    this.masks.set(taskId, mask);
   }
 
   read(taskId: number, since: number, limit: number): TaskLogEntry[] {
@@ -52,6 +60,7 @@ export class TaskLog {
 
   /** The task has ended: its followers get their end. */
   end(taskId: number): void {
+    this.masks.delete(taskId);
     const set = this.subscribers.get(taskId);
     this.subscribers.delete(taskId);
     for (const subscriber of set ?? []) notify(() => subscriber.onEnd());

@@ -6,6 +6,7 @@ import type { ReleaseHistoryRepository } from './release-history-repository.js';
 import type { MachineProjectLocks, LockBlocker, LockOwner } from './machine-project-locks.js';
 import type { TaskLog } from './task-log.js';
 import type { TentacleJobs } from './tentacle-jobs.js';
+import type { DeploymentVariables } from './task-variables.js';
 import { TargetExecution } from './target-execution.js';
 import { describeStep, failureSummary } from './task-messages.js';
 import { stepParallelism } from './job-builder.js';
@@ -18,6 +19,8 @@ export interface TaskRunnerDeps {
   locks: MachineProjectLocks;
   clock: Clock;
   logger: Logger;
+  /** the release's variables for each job; without it jobs carry none */
+  variables?: DeploymentVariables;
 }
 
 interface ActiveTask {

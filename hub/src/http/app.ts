@@ -10,6 +10,7 @@ import type { MachineService } from '../machines/machine-service.js';
 import type { RegistrationService } from '../machines/registration-service.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { ProjectService } from '../projects/project-service.js';
+import type { VariableService } from '../variables/variable-service.js';
 import { authenticate } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { apiKeysRoutes } from './routes/api-keys-routes.js';
@@ -20,6 +21,8 @@ import { machinesRoutes } from './routes/machines-routes.js';
 import { projectsRoutes } from './routes/projects-routes.js';
 import { packagesRoutes } from './routes/packages-routes.js';
 import { tasksRoutes } from './routes/tasks-routes.js';
+import { variableSetsRoutes } from './routes/variable-sets-routes.js';
+import { variablesRoutes } from './routes/variables-routes.js';
 
 export interface AppDeps {
   apiKeys: ApiKeyService;
@@ -28,6 +31,7 @@ export interface AppDeps {
   machines: MachineService;
   registration: RegistrationService;
   projects: ProjectService;
+  variables: VariableService;
   deployments: DeploymentService;
   tasks: TaskService;
   history: HistoryService;
@@ -60,6 +64,8 @@ export function createApp(deps: AppDeps): Express {
   api.use(environmentsRoutes(deps.environments, { jsonBodyLimit: deps.jsonBodyLimit }));
   api.use(machinesRoutes(deps.machines, deps.registration, { jsonBodyLimit: deps.jsonBodyLimit }));
   api.use(projectsRoutes(deps.projects, { jsonBodyLimit: deps.jsonBodyLimit }));
+  api.use(variablesRoutes(deps.variables));
+  api.use(variableSetsRoutes(deps.variables));
   api.use(historyRoutes(deps.history));
   api.use(deploymentsRoutes(deps.deployments, { jsonBodyLimit: deps.jsonBodyLimit }));
   api.use(tasksRoutes(deps.tasks));

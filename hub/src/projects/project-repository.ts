@@ -70,7 +70,8 @@ export class ProjectRepository {
     return (this.db.prepare('SELECT version FROM releases WHERE project_id = ?').all(projectId) as Array<{ version: string }>).map((r) => r.version);
   }
 
-  insertRelease(projectId: number, release: Omit<Release, 'project'>): void {
+  /** Returns the new release's row id. */
+  insertRelease(projectId: number, release: Omit<Release, 'project'>): number {
     const id = Number(
       this.db
         .prepare('INSERT INTO releases (project_id, version, notes, steps, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)')
@@ -78,6 +79,7 @@ export class ProjectRepository {
     );
     const insert = this.db.prepare('INSERT INTO release_packages (release_id, package_id, version, sha256, size) VALUES (?, ?, ?, ?, ?)');
     for (const p of release.packages) insert.run(id, p.id, p.version, p.sha256, p.size);
+    return id;
   }
 
   findRelease(projectId: number, version: string): Release | null {

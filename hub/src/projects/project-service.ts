@@ -18,6 +18,14 @@ export interface PackageCatalog {
   list(id: string): PackageInfo[];
 }
 
+/** What projects need of variables: checking the sets a definition includes, and release snapshots. */
+export interface ProjectVariableHooks {
+  /** The hub's spelling of each named variable set, without repeats; throws `variable-set-not-found`. */
+  checkVariableSets(names: readonly string[]): string[];
+  /** Stores the release's snapshot of the project's variables and its sets' (runs inside the release's transaction). */
+  snapshotRelease(projectId: number, releaseId: number, variableSets: readonly string[]): void;
+}
+
 const toProject = (record: ProjectRecord): Project => ({ name: record.name, ...record.definition, createdAt: record.createdAt, updatedAt: record.updatedAt });
 
 export class ProjectService {
@@ -26,6 +34,7 @@ export class ProjectService {
     private readonly packages: PackageCatalog,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly variables?: ProjectVariableHooks,
   ) {}
 
   list(): Project[] {
@@ -37,8 +46,10 @@ export class ProjectService {
   }
 
   /** Creates or replaces the whole definition. Returns whether it was created. */
-  put(name: string, definition: ProjectDefinition): { project: Project; created: boolean } {
+  put(name: string, given: ProjectDefinition): { project: Project; created: boolean } {
     const now = this.clock().toISOString();
+    // included variable sets must exist; they are kept in the hub's spelling
+    const definition = given.variableSets !== undefined && this.variables ? { ...given, variableSets: this.variables.checkVariableSets(given.variableSets) } : given;
     const created = this.repo.transaction(() => {
       const existing = this.repo.findByName(name);
       if (existing) this.repo.update(existing.id, definition, now);
@@ -108,7 +119,8 @@ export class ProjectService {
         steps: project.definition.steps,
         packages,
       };
-      this.repo.insertRelease(project.id, created);
+      const releaseId = this.repo.insertRelease(project.id, created);
+      this.variables?.snapshotRelease(project.id, releaseId, project.definition.variableSets ?? []);
       return created;
     });
     this.log.info({ project: release.project, release: release.version, packages: release.packages.map((p) => `${p.id}@${p.version}`) }, 'release created');

@@ -14,6 +14,8 @@ export const DEPLOY_DEFAULTS = {
   receiveHighWaterBytes: 4 * 1024 * 1024,
   /** A script's output is paused while the socket holds this much unsent. */
   logHighWaterBytes: 4 * 1024 * 1024,
+  /** Configuration (substitution, transform files, structured replacement) skips or refuses larger files. */
+  maxConfigFileBytes: 64 * 1024 * 1024,
   /** Jobs that ended recently: late chunks for them are dropped without an error reply. */
   recentJobsRemembered: 256,
 } as const;

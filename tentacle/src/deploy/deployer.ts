@@ -213,7 +213,9 @@ export class Deployer implements TentacleJobHandler {
       if (job.kind === 'deploy-package' && layout !== undefined) releaseDir = await installPackage(running, job, layout, this.services);
       else if (job.kind === 'run-script') releaseDir = await runScriptJob(running, jobId, job, this.services);
     } catch (failure) {
-      error = toJobError(running.signal.aborted ? running.signal.reason : failure, job.kind === 'deploy-package' ? 'install-failed' : 'script-failed');
+      const raw = toJobError(running.signal.aborted ? running.signal.reason : failure, job.kind === 'deploy-package' ? 'install-failed' : 'script-failed');
+      // a message may quote a file or a script's words: the job's secrets are masked there too
+      error = { code: raw.code, message: truncate(running.log.mask(raw.message), 2048) };
       outcome = error.code === 'cancelled' ? 'cancelled' : 'failed';
       releaseDir = null;
       running.log.error(outcome === 'cancelled' ? error.message : `failed (${error.code}): ${error.message}`);

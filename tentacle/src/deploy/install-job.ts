@@ -4,6 +4,7 @@ import { extractZip, isCuttleError, type DeployPackageJob } from '@cuttle/shared
 import { RELEASES_DIR, type AppLayout } from './app-paths.js';
 import { emptyAppState, readAppState, writeAppState, type AppState, type ReleaseRecord } from './app-state.js';
 import { DEPLOY_FAILED_SCRIPT, DEPLOY_SCRIPT_PHASES, runLogged, runPackageScript, type ScriptPlace } from './deploy-scripts.js';
+import { configureRelease } from './configure/configure-release.js';
 import { asJobFailure, JobFailure } from './job-failure.js';
 import { scriptEnv } from './job-env.js';
 import { mib, seconds, type DeployServices, type JobRuntime } from './job-runtime.js';
@@ -12,7 +13,7 @@ import { discardInstallDirTemp, prepareInstallDir, replaceInstallDir, switchCurr
 
 /**
  * A deploy-package job: package from the cache or the hub, extraction into a fresh
- * releases/<folder>, PreDeploy.sh, Deploy.sh, PostDeploy.sh, then `current` (or installDir)
+ * releases/<folder>, PreDeploy.sh, configuration (configure/), Deploy.sh, PostDeploy.sh, then `current` (or installDir)
  * switched to it and old releases pruned to `retain`. Any failure after extraction runs
  * DeployFailed.sh and removes the new folder; `current`, installDir and app.json stay as they were.
  * Resolves with the folder now current (the release folder, or installDir).
@@ -123,6 +124,10 @@ async function runScriptsAndSwitch(
   let pendingWritten = false;
   try {
     for (const phase of DEPLOY_SCRIPT_PHASES) {
+      if (phase === 'Deploy') {
+        rt.signal.throwIfAborted();
+        await configureRelease(rt, job, place.dir, { maxFileBytes: services.defaults.maxConfigFileBytes });
+      }
       const name = `${phase}.sh`;
       const file = path.join(place.dir, name);
       if ((await lstat(file).catch(() => null)) === null) continue;

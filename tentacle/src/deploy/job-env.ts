@@ -1,12 +1,22 @@
-import type { Job } from '@cuttle/shared';
+import { variableEnvName, type Job } from '@cuttle/shared';
+
+const VARIABLE_PREFIX = 'CUTTLE_VAR_';
 
 /**
  * The environment of a deploy script or run-script job: the tentacle's own, plus what the job is
  * about. Package variables (CUTTLE_PACKAGE_*, CUTTLE_RELEASE_DIR) only for deploy-package jobs.
+ * Every job variable as variableEnvName(name) (CUTTLE_VAR_...); those the tentacle itself was
+ * started with are dropped, and a value with a NUL character (which no environment can hold) is left out.
  */
 export function scriptEnv(base: NodeJS.ProcessEnv, job: Job, releaseDir?: string): NodeJS.ProcessEnv {
+  const inherited = Object.fromEntries(Object.entries(base).filter(([key]) => !key.startsWith(VARIABLE_PREFIX)));
+  const variables: NodeJS.ProcessEnv = {};
+  for (const variable of job.variables ?? []) {
+    if (!variable.value.includes('\0')) variables[variableEnvName(variable.name)] = variable.value;
+  }
   const env: NodeJS.ProcessEnv = {
-    ...base,
+    ...inherited,
+    ...variables,
     CUTTLE_PROJECT: job.project,
     CUTTLE_RELEASE: job.release,
     CUTTLE_ENVIRONMENT: job.environment,

@@ -10,7 +10,8 @@ const ENVELOPE_BYTES = 1024;
 /**
  * The log of one job on its way to the hub: lines are batched into job-log messages of at most
  * 200 lines, maxLogBatchChars characters and (JSON-encoded) maxControlMessageBytes bytes, sent as a
- * batch fills and at least every logFlushIntervalMs. Anything else the job sends goes through
+ * batch fills and at least every logFlushIntervalMs. Every line is masked first (the job's sensitive
+ * values become SENSITIVE_MASK). Anything else the job sends goes through
  * `send`, which flushes first so that the hub sees lines and phases in order.
  */
 export class JobLog {
@@ -24,6 +25,8 @@ export class JobLog {
     private readonly jobId: string,
     private readonly highWaterBytes: number,
     private readonly flushIntervalMs: number = PROTOCOL_LIMITS.logFlushIntervalMs,
+    /** applied to every line before it is sent: masks the job's secrets */
+    readonly mask: (text: string) => string = (text) => text,
   ) {}
 
   info(text: string): void {
@@ -39,7 +42,7 @@ export class JobLog {
   }
 
   line(stream: LogStream, text: string): void {
-    const entry: JobLogLine = { at: new Date().toISOString(), stream, text: cutLine(text, PROTOCOL_LIMITS.maxLogLineChars) };
+    const entry: JobLogLine = { at: new Date().toISOString(), stream, text: cutLine(this.mask(text), PROTOCOL_LIMITS.maxLogLineChars) };
     const bytes = Buffer.byteLength(JSON.stringify(entry));
     if (this.chars + entry.text.length > PROTOCOL_LIMITS.maxLogBatchChars || this.bytes + bytes > PROTOCOL_LIMITS.maxControlMessageBytes - ENVELOPE_BYTES) {
       this.flush();

@@ -4,6 +4,7 @@ import type { JobFailure } from './job-failure.js';
 import { JobLog } from './job-log.js';
 import type { JobRuntime } from './job-runtime.js';
 import type { PackageReceiver } from './package-receiver.js';
+import { secretMasker } from './secret-masker.js';
 
 /** One job on this tentacle, from job-start to its job-result (and its clean-up). */
 export class RunningJob implements JobRuntime {
@@ -25,7 +26,7 @@ export class RunningJob implements JobRuntime {
     /** the locks this job holds (its app folder, its installDir) */
     readonly locks: readonly string[],
   ) {
-    this.log = new JobLog(channel, jobId, logHighWaterBytes);
+    this.log = new JobLog(channel, jobId, logHighWaterBytes, undefined, secretMasker(job.variables));
     this.ended = new Promise<void>((resolve) => (this.markEnded = resolve));
   }
 

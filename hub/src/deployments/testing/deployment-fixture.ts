@@ -22,6 +22,10 @@ import { PackageService } from '../../packages/package-service.js';
 import { PackageStore } from '../../packages/package-store.js';
 import { ProjectRepository } from '../../projects/project-repository.js';
 import { ProjectService } from '../../projects/project-service.js';
+import { DeploymentVariableSource } from '../../variables/deployment-variable-source.js';
+import { loadMasterKey } from '../../variables/master-key.js';
+import { VariableRepository } from '../../variables/variable-repository.js';
+import { VariableService } from '../../variables/variable-service.js';
 import { createDeployments, type Deployments } from '../deployments-module.js';
 import { FakeTentacleJobs } from './fake-tentacle-jobs.js';
 
@@ -38,6 +42,7 @@ export class DeploymentFixture {
   machineRepo!: MachineRepository;
   machines!: MachineService;
   projects!: ProjectService;
+  variables!: VariableService;
   packages!: PackageService;
   packageRepo!: PackageRepository;
   apiKeys!: ApiKeyService;
@@ -92,8 +97,8 @@ export class DeploymentFixture {
   }
 
   /** A project, and a package version for every package its steps deploy. */
-  project(name: string, steps: Step[]): void {
-    this.projects.put(name, { steps });
+  project(name: string, steps: Step[], variableSets?: string[]): void {
+    this.projects.put(name, { steps, ...(variableSets ? { variableSets } : {}) });
   }
 
   pkg(id: string, version: string): void {
@@ -113,6 +118,7 @@ export class DeploymentFixture {
       machines: this.machines,
       registration: this.registration,
       projects: this.projects,
+      variables: this.variables,
       deployments: this.deployments,
       tasks: this.tasks,
       history: this.history,
@@ -170,7 +176,20 @@ export class DeploymentFixture {
       this.log,
       (id, version) => projectRepo.isPackageUsed(id, version),
     );
-    this.projects = new ProjectService(projectRepo, this.packages, clock, this.log);
-    this.area = createDeployments({ db: this.db, projects: this.projects, environments: this.environments, machines: this.machines, jobs: this.jobs, clock, logger: this.log });
+    const variableRepo = new VariableRepository(this.db);
+    // the key is made in the temp folder on first open and read back after a restart
+    const box = loadMasterKey({ dataDir: this.dir, envKey: null }, variableRepo, clock().toISOString(), this.log);
+    this.variables = new VariableService(variableRepo, projectRepo, this.environments, this.machines, box, clock, this.log);
+    this.projects = new ProjectService(projectRepo, this.packages, clock, this.log, this.variables);
+    this.area = createDeployments({
+      db: this.db,
+      projects: this.projects,
+      environments: this.environments,
+      machines: this.machines,
+      jobs: this.jobs,
+      clock,
+      logger: this.log,
+      variables: new DeploymentVariableSource(this.variables, this.environments, this.machines),
+    });
   }
 }

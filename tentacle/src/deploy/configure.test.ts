@@ -1,0 +1,137 @@
+import { existsSync } from 'node:fs';
+import { readFile, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { SENSITIVE_MASK, type JobVariable } from '@cuttle/shared';
+import { DeployHarness } from '../test-support/deploy-harness.js';
+import { deployJob, jobMessages, jobPhases, jobResult, jobText, scriptJob, servePackage, startJob } from '../test-support/fake-hub-jobs.js';
+import { TempDirs } from '../test-support/temp-dir.js';
+import { buildZip, type ZipFileEntry } from '../test-support/zip-builder.js';
+
+const temp = new TempDirs();
+const harnesses: DeployHarness[] = [];
+afterEach(async () => {
+  await Promise.all(harnesses.splice(0).map((h) => h.stop()));
+});
+afterAll(() => temp.cleanup());
+
+async function setup(): Promise<{ h: DeployHarness; out: string }> {
+  const out = await temp.make('cuttle-configure-out-');
+  const h = await DeployHarness.start(temp, { env: { ...process.env, TEST_OUT: out, CUTTLE_VAR_Stale: 'inherited' } });
+  harnesses.push(h);
+  return { h, out };
+}
+
+async function deploy(h: DeployHarness, jobId: string, files: ZipFileEntry[], overrides: Parameters<typeof deployJob>[1] = {}) {
+  const zip = buildZip(files);
+  startJob(h.socket, jobId, deployJob(zip, { environments: ['Test', 'Production'], ...overrides }));
+  void servePackage(h.socket, jobId, zip).catch(() => {});
+  return jobResult(h.socket, jobId);
+}
+
+const SECRET = 'S3cr3t-Pa55word';
+const variables: JobVariable[] = [
+  { name: 'Db.Connection', value: 'Server=db-test;Database=shop', sensitive: false },
+  { name: 'Db.Password', value: SECRET, sensitive: true },
+  { name: 'Logging:LogLevel:Default', value: 'Debug', sensitive: false },
+  { name: 'Cuttle.Environment.Name', value: 'Test', sensitive: false },
+];
+
+const appDir = (h: DeployHarness, ...rest: string[]): string => path.join(h.home, 'apps', 'shop', 'Test', ...rest);
+
+describe('configuration in a deployment', () => {
+  it('configures the release between PreDeploy and Deploy, exports CUTTLE_VAR_ variables and masks the secret in script output', async () => {
+    const { h, out } = await setup();
+    const result = await deploy(
+      h,
+      'cfg-1',
+      [
+        { name: 'appsettings.json', data: '{\n  "ConnectionStrings": { "Shop": "#{Db.Connection};Password=#{Db.Password}" },\n  "Logging": { "LogLevel": { "Default": "Warning" } }\n}\n' },
+        { name: 'appsettings.Test.json', data: '{ "Feature": { "Beta": true } }' },
+        { name: 'appsettings.Production.json', data: '{ "Feature": { "Beta": false } }' },
+        { name: 'PreDeploy.sh', data: 'cp appsettings.json "$TEST_OUT/before"\n' },
+        { name: 'Deploy.sh', data: 'env | grep "^CUTTLE_VAR_" | sort > "$TEST_OUT/env"\necho "password is $CUTTLE_VAR_Db_Password"\necho "in the file: $(grep -o "Password=[^\\"]*" appsettings.json)" >&2\n' },
+      ],
+      { variables, substituteIn: ['*.json'], structuredVariables: ['appsettings.json'] },
+    );
+    expect(result).toMatchObject({ outcome: 'success', error: null });
+    expect(jobPhases(h.socket, 'cfg-1')).toEqual(['transfer', 'extract', 'PreDeploy', 'configure', 'Deploy', 'switch']);
+
+    // PreDeploy.sh saw the file as packaged; what is current is configured
+    expect(await readFile(path.join(out, 'before'), 'utf8')).toContain('#{Db.Connection}');
+    expect(JSON.parse(await readFile(appDir(h, 'current', 'appsettings.json'), 'utf8'))).toEqual({
+      ConnectionStrings: { Shop: `Server=db-test;Database=shop;Password=${SECRET}` },
+      Logging: { LogLevel: { Default: 'Debug' } },
+      Feature: { Beta: true },
+    });
+    expect(existsSync(appDir(h, 'current', 'appsettings.Test.json'))).toBe(false);
+    expect(existsSync(appDir(h, 'current', 'appsettings.Production.json'))).toBe(false);
+
+    expect((await readFile(path.join(out, 'env'), 'utf8')).trim().split('\n')).toEqual([
+      'CUTTLE_VAR_Cuttle_Environment_Name=Test',
+      'CUTTLE_VAR_Db_Connection=Server=db-test;Database=shop',
+      `CUTTLE_VAR_Db_Password=${SECRET}`,
+      'CUTTLE_VAR_Logging_LogLevel_Default=Debug',
+    ]);
+
+    const text = jobText(h.socket, 'cfg-1');
+    expect(text).toContain(`stdout: password is ${SENSITIVE_MASK}`);
+    expect(text).toContain(`stderr: in the file: Password=${SENSITIVE_MASK}`);
+    expect(text).toContain('info: appsettings.json: substituted 2 values: Db.Connection, Db.Password');
+    expect(text).toContain('info: appsettings.json: merged appsettings.Test.json into it');
+    expect(text).toContain('info: removed appsettings.Production.json');
+    expect(text).toContain('info: appsettings.json: set Logging:LogLevel:Default');
+    expect(JSON.stringify(jobMessages(h.socket, 'job-log', 'cfg-1'))).not.toContain(SECRET);
+  });
+
+  it('fails configuration-failed for an invalid transform file: DeployFailed.sh runs, Deploy.sh does not, the previous release stays current', async () => {
+    const { h, out } = await setup();
+    const base = { name: 'appsettings.json', data: '{"a": 1}\n' };
+    expect(await deploy(h, 'good', [base, { name: 'app.txt', data: 'one' }])).toMatchObject({ outcome: 'success' });
+
+    const result = await deploy(
+      h,
+      'bad',
+      [
+        base,
+        { name: 'appsettings.Test.json', data: '{\n  "a": 2\n  "b": 3\n}\n' },
+        { name: 'Deploy.sh', data: 'touch "$TEST_OUT/deployed"\n' },
+        { name: 'DeployFailed.sh', data: 'touch "$TEST_OUT/failed"\n' },
+      ],
+      { release: '2.0.0' },
+    );
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      releaseDir: null,
+      error: { code: 'configuration-failed', message: "appsettings.Test.json is not valid JSON (line 3, column 3): expected ',' or '}'" },
+    });
+    expect(jobPhases(h.socket, 'bad')).toEqual(['transfer', 'extract', 'configure', 'DeployFailed']);
+    expect(existsSync(path.join(out, 'failed'))).toBe(true);
+    expect(existsSync(path.join(out, 'deployed'))).toBe(false);
+    expect(await readlink(appDir(h, 'current'))).toBe('releases/1.0.0');
+    expect(existsSync(appDir(h, 'releases', '2.0.0'))).toBe(false);
+  });
+
+  it('masks secrets in the job-result message too', async () => {
+    const { h } = await setup();
+    startJob(h.socket, 'quote', scriptJob('exit 2\n', { step: 'rotate-hunter2', variables: [{ name: 'Token', value: 'hunter2', sensitive: true }] }));
+    const result = await jobResult(h.socket, 'quote');
+    expect(result.error).toEqual({ code: 'script-failed', message: `the script of step "rotate-${SENSITIVE_MASK}" exited with 2` });
+  });
+});
+
+describe('variables in run-script jobs', () => {
+  it('exports the variables to the script, leaves the script text alone and masks secrets in its output', async () => {
+    const { h } = await setup();
+    const script = 'echo "conn=$CUTTLE_VAR_Db_Connection"\necho "pw=$CUTTLE_VAR_Db_Password"\necho "stale=${CUTTLE_VAR_Stale:-none}"\necho \'#{Db.Connection}\'\nexit 1\n';
+    startJob(h.socket, 'script-1', scriptJob(script, { variables, step: 'smoke' }));
+    const result = await jobResult(h.socket, 'script-1');
+    expect(result.error?.code).toBe('script-failed');
+    const text = jobText(h.socket, 'script-1');
+    expect(text).toContain('stdout: conn=Server=db-test;Database=shop');
+    expect(text).toContain(`stdout: pw=${SENSITIVE_MASK}`);
+    expect(text).toContain('stdout: stale=none');
+    expect(text).toContain('stdout: #{Db.Connection}');
+    expect(text).not.toContain(SECRET);
+  });
+});
