@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
 import { EXIT, errorCodeOf } from '@cuttle/shared';
 import { CliError } from './cli-error.js';
 
@@ -43,8 +43,19 @@ export async function readDataText(absPath: string, shown: string, limits: DataF
   }
 }
 
+/**
+ * The yaml package, loaded on first use: it costs a few hundred milliseconds of start-up that
+ * commands without a file (push, deploy in CI) should not pay.
+ */
+let yamlModule: typeof import('yaml') | undefined;
+function yaml(): typeof import('yaml') {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlModule;
+}
+
 /** The document as plain data, or a syntax error (`code`) with its line and column. */
 export function parseDataText(text: string, shown: string, code: string): unknown {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   // A byte order mark is not content.
   const source = text.replace(/^\uFEFF/, '');
