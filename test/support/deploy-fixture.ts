@@ -101,8 +101,8 @@ export class DeployWorld {
     return r.body;
   }
 
-  /** Writes a package tree from `files` (path -> content; `.sh` files executable), packs and pushes it with the CLI. */
-  async pushPackage(id: string, version: string, files: Record<string, string>): Promise<void> {
+  /** Writes a package tree from `files` (path -> text or bytes; `.sh` files executable), packs and pushes it with the CLI. */
+  async pushPackage(id: string, version: string, files: Record<string, string | Buffer>): Promise<void> {
     const dir = path.join(this.temp.dir, 'src', `${id}-${version}`);
     for (const [name, text] of Object.entries(files)) {
       await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
