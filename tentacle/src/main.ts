@@ -23,7 +23,8 @@ Commands:
   run --home DIR
       Connect to the hub, keep the connection up and run its deployments (logs JSON lines on
       stderr; SIGTERM or SIGINT stops it cleanly and kills running deploy scripts). Reconnects
-      by itself with backoff. At start, cleans up after deployments a crash interrupted.
+      by itself with backoff. At start, cleans up after deployments a crash interrupted
+      (and ends the deploy scripts a killed tentacle left running).
 
 --home may also come from CUTTLE_TENTACLE_HOME. CUTTLE_TENTACLE_LOG_LEVEL sets the log level
 of run (debug, info, warn, error; default info).

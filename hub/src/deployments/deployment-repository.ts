@@ -1,5 +1,6 @@
 import type { Deployment, JobPhase, Release, Step, TaskState, TargetState } from '@cuttle/shared';
 import type { Db } from '../db/open-database.js';
+import type { DeploymentOutcome } from './rollback-choice.js';
 
 /** A deployment with the release snapshot the runner deploys (kept even if the project is deleted). */
 export interface DeploymentRecord extends Deployment {
@@ -292,6 +293,19 @@ export class DeploymentRepository {
         )
         .all(project, environment) as Array<{ release: string }>
     ).map((r) => r.release);
+  }
+
+  /** Every deployment of the project to the environment with its task's state and how many targets succeeded, newest first. */
+  deploymentOutcomes(project: string, environment: string): DeploymentOutcome[] {
+    const rows = this.db
+      .prepare(
+        `SELECT d.id, d.release, d.rollback_from, t.state,
+                (SELECT COUNT(*) FROM task_targets tt WHERE tt.task_id = d.task_id AND tt.state = 'success') AS succeeded
+         FROM deployments d JOIN tasks t ON t.id = d.task_id
+         WHERE d.project = ? AND d.environment = ? ORDER BY d.id DESC`,
+      )
+      .all(project, environment) as Array<{ id: number; release: string; rollback_from: string | null; state: string; succeeded: number }>;
+    return rows.map((r) => ({ id: r.id, release: r.release, rollbackFrom: r.rollback_from, state: r.state as TaskState, succeededTargets: r.succeeded }));
   }
 
   latestDeployment(project: string, environment: string): LatestDeployment | null {

@@ -6,6 +6,7 @@ import type { MachineService } from '../machines/machine-service.js';
 import type { ProjectService } from '../projects/project-service.js';
 import type { DeploymentRecord, DeploymentRepository } from './deployment-repository.js';
 import { planTargets } from './job-builder.js';
+import { chooseRollback } from './rollback-choice.js';
 import type { TaskLog } from './task-log.js';
 import type { TaskRunner } from './task-runner.js';
 
@@ -103,22 +104,20 @@ export class DeploymentService {
   }
 
   /**
-   * Deploys again the release that was successfully deployed to the environment before the
-   * current one (the newest successful deployment's release is current).
+   * Deploys again the release before the current one (the rule is in chooseRollback). The choice
+   * looks at the whole environment, also when `machines` narrows the rollback to some machines.
    */
   rollback(request: RollbackRequest, createdBy: string | null): Deployment {
     const project = this.projects.get(request.project);
     const environment = this.environments.get(request.environment);
-    const successful = this.repo.successfulReleases(project.name, environment.name);
-    const current = successful[0];
-    const previous = successful.find((release) => release !== current);
-    if (current === undefined || previous === undefined) {
+    const { current, target: previous } = chooseRollback(this.repo.deploymentOutcomes(project.name, environment.name));
+    if (current === null || previous === null) {
       throw new CuttleError(
         'no-previous-release',
-        current === undefined
+        current === null
           ? `${project.name} has never been deployed successfully to ${environment.name}, so there is nothing to roll back to.`
-          : `${project.name} ${current} is the only release deployed successfully to ${environment.name}; there is no earlier one to roll back to.`,
-        { project: project.name, environment: environment.name, current: current ?? null },
+          : `${project.name} ${current} is current in ${environment.name} and no earlier release was deployed successfully there (releases already rolled away from do not count), so there is nothing to roll back to.`,
+        { project: project.name, environment: environment.name, current },
       );
     }
     return this.create(

@@ -75,8 +75,9 @@ describe('variables in deployments', () => {
       return { outcome: 'failed', error: { code: 'script-failed', message: `Deploy.sh printed ${SECRET}` } };
     };
     const deployment = f.deployments.create({ project: 'Shop', release: '1.0.0', environment: 'Test' }, 'tester');
-    f.tasks.followLog(deployment.taskId, 0, { onEntries: (entries) => streamed.push(...entries.map((e) => e.text)), onEnd: () => undefined });
+    const followed = f.tasks.followLog(deployment.taskId, 0, { write: (entries) => void streamed.push(...entries.map((e) => e.text)) });
     await f.runner.whenDone(deployment.taskId);
+    await followed;
     const stored = f.tasks.readLog(deployment.taskId, 0, 1000).map((e) => e.text);
     const all = [...stored, ...streamed].join('\n');
     expect(all).not.toContain(SECRET);

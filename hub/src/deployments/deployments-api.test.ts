@@ -177,6 +177,37 @@ describe('the deployments API', () => {
     expect([unknown.status, errorCode(unknown.body)]).toEqual([404, 'project-not-found']);
   });
 
+  it('rolls back past a deployment that failed everywhere, to the release before a partly failed one, and never forward on a second rollback', async () => {
+    const rollback = async () => {
+      const answer = await call('/rollback', 'POST', { project: 'Shop', environment: 'Test' });
+      if (answer.status !== 201) return { status: answer.status, code: errorCode(answer.body) };
+      const deployment = DeploymentSchema.parse(answer.body);
+      await f.runner.whenDone(deployment.taskId);
+      return { status: answer.status, release: deployment.release, rollbackFrom: deployment.rollbackFrom };
+    };
+    // (d) nothing deployed yet
+    expect(await rollback()).toEqual({ status: 409, code: 'no-previous-release' });
+    f.release('Shop', '1.0.1');
+    f.release('Shop', '1.0.2');
+    let failOn: (run: FakeRun) => boolean = () => false;
+    f.jobs.autoFinish = (run: FakeRun) => (failOn(run) ? { outcome: 'failed', error: { code: 'script-failed', message: 'Deploy.sh exited with 1' } } : {});
+    await deployAndWait('1.0.0');
+    await deployAndWait('1.0.1');
+    // (a) 1.0.2 fails on every target: it changed nothing, 1.0.1 is current, the rollback deploys 1.0.0
+    failOn = (run) => run.job.release === '1.0.2';
+    await deployAndWait('1.0.2');
+    expect(await rollback()).toEqual({ status: 201, release: '1.0.0', rollbackFrom: '1.0.1' });
+
+    // (b) 1.0.2 fails on web-2 only (in its last step): web-1 runs it, so 1.0.2 is current and the rollback deploys 1.0.1
+    await deployAndWait('1.0.1');
+    failOn = (run) => run.job.release === '1.0.2' && run.machine === 'web-2' && run.job.step === 'Smoke';
+    await deployAndWait('1.0.2');
+    expect(await rollback()).toEqual({ status: 201, release: '1.0.1', rollbackFrom: '1.0.2' });
+    // (c) a second rollback goes further back to 1.0.0, never forward to 1.0.2
+    expect(await rollback()).toEqual({ status: 201, release: '1.0.0', rollbackFrom: '1.0.1' });
+    expect(MachineReleaseListSchema.parse((await call('/machines/web-2/releases')).body).items[0]?.release).toBe('1.0.0');
+  });
+
   it('shows release history, drift, the project environment, the dashboard and status, all in the shared shapes', async () => {
     f.setOnline('web-2', false);
     f.release('Shop', '1.1.0');

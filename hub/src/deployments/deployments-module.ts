@@ -15,6 +15,7 @@ import { TaskRunner } from './task-runner.js';
 import { TaskService } from './task-service.js';
 import type { TentacleJobs } from './tentacle-jobs.js';
 import type { DeploymentVariables } from './task-variables.js';
+import type { TaskLogLimits } from './task-log-limits.js';
 
 export interface DeploymentsDeps {
   db: Db;
@@ -26,6 +27,8 @@ export interface DeploymentsDeps {
   logger: Logger;
   /** each job's variables from the release's snapshot; without it jobs carry none */
   variables?: DeploymentVariables;
+  /** how much output per target a task log keeps; TASK_LOG_LIMITS without it */
+  logLimits?: TaskLogLimits;
 }
 
 export interface Deployments {
@@ -43,7 +46,7 @@ export function createDeployments(deps: DeploymentsDeps): Deployments {
   const repo = new DeploymentRepository(deps.db);
   const historyRepo = new ReleaseHistoryRepository(deps.db);
   const log = new TaskLog(new TaskLogRepository(deps.db), deps.clock);
-  const runner = new TaskRunner({ repo, history: historyRepo, log, jobs: deps.jobs, locks: new MachineProjectLocks(), clock: deps.clock, logger: deps.logger, ...(deps.variables ? { variables: deps.variables } : {}) });
+  const runner = new TaskRunner({ repo, history: historyRepo, log, jobs: deps.jobs, locks: new MachineProjectLocks(), clock: deps.clock, logger: deps.logger, ...(deps.variables ? { variables: deps.variables } : {}), ...(deps.logLimits ? { logLimits: deps.logLimits } : {}) });
   const deployments = new DeploymentService(repo, deps.projects, deps.environments, deps.machines, runner, log, deps.clock, deps.logger);
   const tasks = new TaskService(repo, runner, log);
   const history = new HistoryService(historyRepo, repo, deps.projects, deps.environments, deps.machines, deps.clock, deps.logger);

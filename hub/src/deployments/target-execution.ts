@@ -6,6 +6,7 @@ import type { TargetFailure } from './task-messages.js';
 import type { TaskRunnerDeps } from './task-runner.js';
 import type { JobHandlers } from './tentacle-jobs.js';
 import type { TaskVariables } from './task-variables.js';
+import { TargetLogBudget } from './task-log-limits.js';
 
 interface TargetRuntime {
   record: TargetRecord;
@@ -13,6 +14,8 @@ interface TargetRuntime {
   installedMainApp: boolean;
   /** bytes sent by this target's earlier jobs */
   bytesBefore: number;
+  /** how much more of its scripts' output the task log keeps */
+  logBudget: TargetLogBudget;
 }
 
 const FINISHED: readonly TargetState[] = ['success', 'failed', 'skipped', 'cancelled'];
@@ -36,7 +39,7 @@ export class TargetExecution {
     private readonly stopped: () => boolean,
   ) {
     this.taskId = deployment.taskId;
-    for (const record of records) this.targets.set(record.machine, { record: { ...record }, installedMainApp: false, bytesBefore: 0 });
+    for (const record of records) this.targets.set(record.machine, { record: { ...record }, installedMainApp: false, bytesBefore: 0, logBudget: new TargetLogBudget(deps.logLimits) });
     this.variables = this.loadVariables();
     this.mask = createMasker(this.variables !== null && 'secrets' in this.variables ? this.variables.secrets : []);
     // before any job starts: every line of this task, the tentacles' output included, is masked from here on
@@ -69,11 +72,18 @@ export class TargetExecution {
     const worker = async () => {
       while (failures.length === 0 && !this.signal.aborted && !this.stopped() && next < machines.length) {
         const machine = machines[next++]!;
-        const failure = await this.runTarget(machine, stepIndex);
+        let failure: TargetFailure | null;
+        try {
+          failure = await this.runTarget(machine, stepIndex);
+        } catch (error) {
+          // one target's fault fails that target only: the step still waits for the others' jobs
+          failure = this.crashed(machine, stepIndex, error);
+        }
         if (failure) failures.push(failure);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(parallelism, machines.length) }, worker));
+    // every worker settles before the step ends, so the task's locks outlive all of its jobs
+    await Promise.allSettled(Array.from({ length: Math.min(parallelism, machines.length) }, worker));
     if (failures.length > 0) this.failedStep = this.deployment.steps[stepIndex]?.name ?? null;
     return failures;
   }
@@ -144,6 +154,7 @@ export class TargetExecution {
     }
     const outcome = await jobs.run(machine, job, this.handlers(target), this.signal);
     if (this.stopped()) return null;
+    this.reportDropped(target);
 
     const bytesSent = target.bytesBefore + outcome.bytesSent;
     target.bytesBefore = bytesSent;
@@ -161,6 +172,23 @@ export class TargetExecution {
     return cancelled ? null : { machine, code, message };
   }
 
+  /** A target whose run threw (a damaged record, a fault of the hub's): it fails with invalid-job. */
+  private crashed(machine: string, stepIndex: number, error: unknown): TargetFailure | null {
+    if (this.stopped()) return null;
+    this.deps.logger.error({ err: error, taskId: this.taskId, machine }, 'running a deployment target failed unexpectedly');
+    const stepName = this.deployment.steps[stepIndex]?.name ?? `#${stepIndex + 1}`;
+    const message = this.mask(`the hub could not run the job: ${error instanceof Error ? error.message : String(error)}`);
+    try {
+      const target = this.targets.get(machine);
+      if (target) this.reportDropped(target);
+      if (target) this.update(target, { state: 'failed', errorCode: 'invalid-job', error: message, finishedAt: this.deps.clock().toISOString() });
+      this.deps.log.hub(this.taskId, `${machine}: failed in step ${stepName}: invalid-job: ${message}`, 'error', machine);
+    } catch (recording) {
+      this.deps.logger.error({ err: recording, taskId: this.taskId, machine }, 'recording a target failure failed');
+    }
+    return { machine, code: 'invalid-job', message };
+  }
+
   private succeeded(target: TargetRuntime, job: Job, bytesSent: number): null {
     const { repo, history, log } = this.deps;
     const at = this.deps.clock().toISOString();
@@ -173,8 +201,7 @@ export class TargetExecution {
         history.upsertInventoryApp(machine, app, at);
         if (job.app.slot === null) target.installedMainApp = true;
       }
-      if (last) {
-        this.update(target, { state: 'success', bytesSent, finishedAt: at });
+      const record = () =>
         history.recordRelease({
           machine,
           project: this.deployment.project,
@@ -185,7 +212,12 @@ export class TargetExecution {
           deployedAt: at,
           installedPackage: target.installedMainApp,
         });
+      if (last) {
+        this.update(target, { state: 'success', bytesSent, finishedAt: at });
+        record();
       } else {
+        // the main app is switched on this machine's disk: it runs this release now, whatever later steps do
+        if (job.kind === 'deploy-package' && job.app.slot === null) record();
         this.update(target, { bytesSent });
       }
     });
@@ -221,7 +253,11 @@ export class TargetExecution {
     return {
       onPhase: (phase) => record(() => this.update(target, { phase })),
       onLog: (lines: JobLogLine[]) =>
-        record(() => this.deps.log.append(this.taskId, lines.map((line) => ({ at: timeOf(line.at, this.deps.clock), machine, stream: line.stream, text: line.text })))),
+        record(() => {
+          const { kept, firstDrop } = target.logBudget.admit(lines);
+          this.deps.log.append(this.taskId, kept.map((line) => ({ at: timeOf(line.at, this.deps.clock), machine, stream: line.stream, text: line.text })));
+          if (firstDrop) this.deps.log.hub(this.taskId, target.logBudget.truncationNotice(), 'warn', machine);
+        }),
       onHubLog: (stream: LogStream, text: string) => record(() => this.deps.log.hub(this.taskId, text, stream, machine)),
       onBytesSent: (total: number) =>
         record(() => {
@@ -231,6 +267,12 @@ export class TargetExecution {
           this.update(target, { bytesSent: target.bytesBefore + total });
         }),
     };
+  }
+
+  /** After a job: how many of its output lines the log dropped, if any. */
+  private reportDropped(target: TargetRuntime): void {
+    const summary = target.logBudget.takeSummary();
+    if (summary !== null) this.deps.log.hub(this.taskId, summary, 'warn', target.record.machine);
   }
 
   private update(target: TargetRuntime, fields: TargetFields): void {

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TaskLogEntrySchema, formatLogEntry, type TaskLogEntry } from '@cuttle/shared';
 import { DeploymentFixture } from './testing/deployment-fixture.js';
@@ -36,31 +38,66 @@ describe('following a task log', () => {
     const { deployment, run } = await startHeld();
     for (let i = 0; i < 5; i++) say(run, `before ${i}`);
     const seen: TaskLogEntry[] = [];
-    let ended = false;
     let extra = 0;
-    f.tasks.followLog(
+    const followed = f.tasks.followLog(
       deployment.taskId,
       0,
       {
-        onEntries: (entries) => {
+        write: (entries) => {
           seen.push(...entries);
           // more output arrives while the stored pages are still being read
           if (extra < 4) say(run, `during ${extra++}`);
         },
-        onEnd: () => {
-          ended = true;
-        },
       },
+      undefined,
       2,
     );
+    await settle(20);
     say(run, 'after');
     run.finish();
     await f.runner.whenDone(deployment.taskId);
-    expect(ended).toBe(true);
+    await followed;
     const stored = f.tasks.readLog(deployment.taskId, 0, 1000);
     expect(seen.map((e) => e.seq)).toEqual(stored.map((e) => e.seq));
     expect(seen.map((e) => e.text)).toEqual(stored.map((e) => e.text));
     expect(seen.map((e) => e.text)).toContain('during 3');
+    expect(seen.map((e) => e.text)).toContain('after');
+  });
+
+  it('reads the next page only once the sink has taken the last one: a slow follower holds one page', async () => {
+    const { deployment, run } = await startHeld();
+    for (let i = 0; i < 10; i++) run.handlers.onLog(Array.from({ length: 100 }, (_, j) => ({ at: '2026-01-01T00:00:00.000Z', stream: 'stdout' as const, text: `line ${i * 100 + j}` })));
+    const pages: TaskLogEntry[][] = [];
+    let release: () => void = () => undefined;
+    const stop = new AbortController();
+    const followed = f.tasks.followLog(
+      deployment.taskId,
+      0,
+      {
+        write: (entries) => {
+          pages.push(entries);
+          return new Promise<void>((resolve) => (release = resolve));
+        },
+      },
+      stop.signal,
+      100,
+    );
+    await settle(20);
+    expect(pages).toHaveLength(1);
+    expect(pages[0]!.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    release();
+    await settle(20);
+    expect(pages).toHaveLength(2);
+    expect(pages[1]![0]!.seq).toBe(101);
+    // a follower that goes away stops reading, and unsubscribes
+    stop.abort();
+    release();
+    await followed;
+    expect(pages).toHaveLength(2);
+    const subscribers = (f.area.tasks as unknown as { log: { subscribers: Map<number, Set<unknown>> } }).log.subscribers.get(deployment.taskId)?.size ?? 0;
+    expect(subscribers).toBe(0);
+    run.finish();
+    await f.runner.whenDone(deployment.taskId);
   });
 
   it('streams the stored and the live lines over HTTP as NDJSON, none lost or doubled, and ends with the task', async () => {
@@ -92,6 +129,34 @@ describe('following a task log', () => {
     expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => i + 1));
     expect(entries.at(-1)?.text).toContain('Deployment succeeded');
     expect(written).toBeGreaterThan(20);
+  });
+
+  it('reads a big stored log only as fast as a client that does not read takes it, and keeps /healthz answering', async () => {
+    const { deployment, run } = await startHeld();
+    const text = 'x'.repeat(2000);
+    for (let i = 0; i < 12; i++) run.handlers.onLog(Array.from({ length: 1000 }, () => ({ at: '2026-01-01T00:00:00.000Z', stream: 'stdout' as const, text })));
+    const log = (f.area.tasks as unknown as { log: { read: (id: number, since: number, limit: number) => TaskLogEntry[] } }).log;
+    const read = log.read.bind(log);
+    let pagesRead = 0;
+    log.read = (id, since, limit) => {
+      const page = read(id, since, limit);
+      if (page.length > 0) pagesRead++;
+      return page;
+    };
+    // 12 pages of about 2 MB are stored; the client never reads its socket, which holds a few MB at most
+    const { port } = new URL(base);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.pause();
+    socket.write(`GET /api/v1/tasks/${deployment.taskId}/log?follow=true HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: ${f.adminKey}\r\n\r\n`);
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(pagesRead).toBeGreaterThan(0);
+    expect(pagesRead).toBeLessThan(8);
+    socket.destroy();
+    run.finish();
+    await f.runner.whenDone(deployment.taskId);
   });
 
   it('answers text by default, NDJSON on Accept, and starts after ?since', async () => {

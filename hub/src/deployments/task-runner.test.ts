@@ -143,6 +143,16 @@ describe('the task runner', () => {
     expect(logText(deployment.taskId).at(-1)).toContain('Deployment failed');
   });
 
+  it('records the release as current on a machine whose package was switched in, even when a later step fails', async () => {
+    f.jobs.autoFinish = (run: FakeRun) => (run.machine === 'db-1' ? { outcome: 'failed', error: { code: 'script-failed', message: 'migrate exited with 1' } } : {});
+    const deployment = deploy();
+    await f.runner.whenDone(deployment.taskId);
+    expect(task(deployment.taskId).state).toBe('failed');
+    // web-1 ran "Deploy web" (its package is current on its disk) before "Migrate" failed on db-1
+    expect(f.history.machineReleases('web-1').map((r) => [r.project, r.release, r.drift.state])).toEqual([['Shop', '1.0.0', 'in-sync']]);
+    expect(f.history.machineReleases('db-1')).toEqual([]);
+  });
+
   it('lets the running targets of a failed step finish before it stops', async () => {
     const deployment = deploy();
     await f.jobs.waitForRuns(2);
@@ -270,7 +280,7 @@ describe('the task runner', () => {
     expect(codeOf(() => f.tasks.cancel(999, null))).toBe('task-not-found');
   });
 
-  it('after a restart marks running tasks failed (targets interrupted) and runs the queued ones; a new deployment works', async () => {
+  it('after a restart marks running tasks failed (targets interrupted), queues the ones that only waited for a lock again and runs them; a new deployment works', async () => {
     const running = deploy({ machines: ['web-1', 'web-2'] });
     await f.jobs.waitForRuns(2);
     f.jobs.runs[0]!.finish(); // web-1 done with its first step
@@ -278,26 +288,58 @@ describe('the task runner', () => {
     const waiting = deploy({ machines: ['web-1'] });
     await settle();
     expect(task(waiting.taskId).state).toBe('waiting');
+    expect(task(waiting.taskId).targets[0]?.state).toBe('waiting');
     const queued = deploy({ machines: ['web-3'] }); // stored, and the hub stops before it starts
     f.restart();
 
     f.jobs.autoFinish = () => ({});
     const recovered = f.runner.recover();
-    expect(recovered).toEqual({ interrupted: [running.taskId, waiting.taskId], started: [queued.taskId] });
+    expect(recovered).toEqual({ interrupted: [running.taskId], requeued: [waiting.taskId], started: [waiting.taskId, queued.taskId] });
     const interrupted = task(running.taskId);
     expect(interrupted).toMatchObject({ state: 'failed', errorCode: 'interrupted', error: 'interrupted by hub restart' });
     expect(interrupted.targets.map((t) => [t.machine, t.state, t.errorCode])).toEqual([
       ['web-1', 'failed', 'interrupted'],
       ['web-2', 'failed', 'interrupted'],
     ]);
-    expect(task(waiting.taskId)).toMatchObject({ state: 'failed', errorCode: 'interrupted' });
-    expect(task(waiting.taskId).targets[0]).toMatchObject({ state: 'skipped', errorCode: 'interrupted' });
+    // the waiting task never ran a job: it is queued again with its target pending, then runs
+    expect(task(waiting.taskId)).toMatchObject({ state: 'queued', errorCode: null });
+    expect(task(waiting.taskId).targets[0]).toMatchObject({ state: 'pending', errorCode: null });
 
+    await f.runner.whenDone(waiting.taskId);
     await f.runner.whenDone(queued.taskId);
+    expect(task(waiting.taskId).state).toBe('success');
+    expect(logText(waiting.taskId)).toContain('[hub] The hub restarted while this task waited for its machines; queued again');
     expect(task(queued.taskId).state).toBe('success');
     const again = deploy({ machines: ['web-1'] });
     await f.runner.whenDone(again.taskId);
     expect(task(again.taskId).state).toBe('success');
+  });
+
+  it('fails only the target whose run throws (invalid-job) and keeps the locks until the step\'s other jobs end', async () => {
+    const run = f.jobs.run.bind(f.jobs);
+    f.jobs.run = (machine, job, handlers, signal) => {
+      if (machine === 'web-2') throw new Error('damaged target record');
+      return run(machine, job, handlers, signal);
+    };
+    const first = deploy({ machines: ['web-1', 'web-2'] });
+    await f.jobs.waitForRuns(1);
+    await settle();
+    // web-1's job still runs: the task is running and still holds web-1
+    expect(task(first.taskId).state).toBe('running');
+    expect(task(first.taskId).targets.find((t) => t.machine === 'web-2')).toMatchObject({ state: 'failed', errorCode: 'invalid-job' });
+    expect(task(first.taskId).targets.find((t) => t.machine === 'web-2')?.error).toContain('damaged target record');
+    const second = deploy({ machines: ['web-1'] });
+    await settle();
+    expect(task(second.taskId).state).toBe('waiting');
+    expect(f.jobs.runs).toHaveLength(1);
+
+    f.jobs.autoFinish = () => ({}); // for the second deployment's jobs
+    f.jobs.runs[0]!.finish();
+    await f.runner.whenDone(first.taskId);
+    expect(task(first.taskId)).toMatchObject({ state: 'failed', errorCode: 'invalid-job' });
+    expect(task(first.taskId).error).toContain('1 of 2 targets failed in step Deploy web: web-2 invalid-job');
+    await f.runner.whenDone(second.taskId);
+    expect(task(second.taskId).state).toBe('success');
   });
 
   it('records nothing more once stopped, so a clean stop looks like a crash to the next start', async () => {

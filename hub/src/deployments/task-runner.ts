@@ -5,6 +5,7 @@ import type { DeploymentRecord, DeploymentRepository, TaskRecord } from './deplo
 import type { ReleaseHistoryRepository } from './release-history-repository.js';
 import type { MachineProjectLocks, LockBlocker, LockOwner } from './machine-project-locks.js';
 import type { TaskLog } from './task-log.js';
+import type { TaskLogLimits } from './task-log-limits.js';
 import type { TentacleJobs } from './tentacle-jobs.js';
 import type { DeploymentVariables } from './task-variables.js';
 import { TargetExecution } from './target-execution.js';
@@ -21,6 +22,8 @@ export interface TaskRunnerDeps {
   logger: Logger;
   /** the release's variables for each job; without it jobs carry none */
   variables?: DeploymentVariables;
+  /** how much output per target the task log keeps; TASK_LOG_LIMITS without it */
+  logLimits?: TaskLogLimits;
 }
 
 interface ActiveTask {
@@ -103,13 +106,15 @@ export class TaskRunner {
   }
 
   /**
-   * At hub start: tasks left running or waiting by the previous process failed ("interrupted by
-   * hub restart"); queued ones run now, oldest first, each first giving its machines up to
-   * `reconnectWaitMs` to reconnect (tentacles come back a moment after their hub).
+   * At hub start: tasks left running by the previous process failed ("interrupted by hub
+   * restart"); tasks that were only waiting for a lock never ran a job, so they are queued again.
+   * Queued ones run now, oldest first, each first giving its machines up to `reconnectWaitMs` to
+   * reconnect (tentacles come back a moment after their hub).
    */
-  recover(reconnectWaitMs = 0): { interrupted: number[]; started: number[] } {
+  recover(reconnectWaitMs = 0): { interrupted: number[]; requeued: number[]; started: number[] } {
     const { repo, log } = this.deps;
-    const interrupted = repo.taskIdsInStates(['running', 'waiting']);
+    const interrupted = repo.taskIdsInStates(['running']);
+    const requeued = repo.taskIdsInStates(['waiting']);
     const now = this.now();
     for (const taskId of interrupted) {
       repo.transaction(() => {
@@ -124,12 +129,19 @@ export class TaskRunner {
         log.hub(taskId, `Failed: ${INTERRUPTED_MESSAGE}`, 'error');
       });
     }
+    for (const taskId of requeued) {
+      repo.transaction(() => {
+        for (const target of repo.targets(taskId)) if (target.state === 'waiting') repo.updateTarget(taskId, target.machine, { state: 'pending' });
+        repo.updateTask(taskId, { state: 'queued' });
+        log.hub(taskId, 'The hub restarted while this task waited for its machines; queued again');
+      });
+    }
     const started = repo.taskIdsInStates(['queued']);
     for (const taskId of started) {
       if (repo.findTask(taskId)?.cancelRequested) this.cancel(taskId, null);
       else this.start(taskId, reconnectWaitMs);
     }
-    return { interrupted, started };
+    return { interrupted, requeued, started };
   }
 
   /**

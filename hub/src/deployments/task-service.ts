@@ -1,7 +1,7 @@
 import { CuttleError, FINISHED_TASK_STATES, type Task, type TaskLogEntry, type TaskState, type TaskTarget } from '@cuttle/shared';
 import type { DeploymentRepository, TargetRecord, TaskRecord } from './deployment-repository.js';
 import { DEFAULT_LIST_LIMIT, toDeployment } from './deployment-service.js';
-import type { LogSubscriber, TaskLog } from './task-log.js';
+import type { TaskLog } from './task-log.js';
 import type { TaskRunner } from './task-runner.js';
 
 const toTarget = (record: TargetRecord): TaskTarget => ({
@@ -16,12 +16,16 @@ const toTarget = (record: TargetRecord): TaskTarget => ({
   finishedAt: record.finishedAt,
 });
 
-/** A follower of a task's log: what it has been sent so far, and how it ends. */
-export interface LogFollower {
-  /** Lines after `since` stored so far, in pages of at most `pageSize`, then every new one as it is stored. */
-  onEntries(entries: TaskLogEntry[]): void;
-  onEnd(): void;
+/** Where a follow sends the log: a page at a time, and only when the previous page is taken. */
+export interface LogSink {
+  /** Sends one page; a returned promise means "full": the next page waits until it settles. */
+  write(entries: TaskLogEntry[]): void | Promise<void>;
 }
+
+/** Lines a follow reads from the database at a time. */
+export const FOLLOW_PAGE_LINES = 1000;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Tasks as the API shows them: state, targets, log; and cancelling them. */
 export class TaskService {
@@ -51,49 +55,54 @@ export class TaskService {
   }
 
   /**
-   * Sends the stored lines after `since` and then each new line as it is stored, until the task
-   * ends. Subscribing and reading the stored part happen in one synchronous stretch, and lines
-   * are numbered, so no line is lost or sent twice across the boundary. Returns the unsubscribe.
+   * Sends the lines after `since`, then each new one, until the task ends (and its last line is
+   * sent) or `signal` aborts. Pull-based: it reads a page from the database only when the sink has
+   * taken the previous one, and yields to the event loop between pages; a new line only wakes it
+   * up to read on from the last number it sent. So a slow client costs one page of memory, and
+   * every line goes out once, in order. Throws task-not-found at once for an unknown task.
    */
-  followLog(id: number, since: number, follower: LogFollower, pageSize = 1000): () => void {
+  followLog(id: number, since: number, sink: LogSink, signal?: AbortSignal, pageSize = FOLLOW_PAGE_LINES): Promise<void> {
     this.require(id);
-    let last = since;
-    let live = false;
-    const buffered: TaskLogEntry[] = [];
     let ended = false;
-    const subscriber: LogSubscriber = {
-      onEntries: (entries) => {
-        if (!live) {
-          buffered.push(...entries);
-          return;
-        }
-        const fresh = entries.filter((e) => e.seq > last);
-        if (fresh.length === 0) return;
-        last = fresh.at(-1)!.seq;
-        follower.onEntries(fresh);
-      },
-      onEnd: () => {
-        if (ended) return;
-        ended = true;
-        follower.onEnd();
-      },
+    let wake: (() => void) | null = null;
+    const rouse = () => {
+      const resolve = wake;
+      wake = null;
+      resolve?.();
     };
-    const unsubscribe = this.log.subscribe(id, subscriber);
-    for (;;) {
-      const page = this.log.read(id, last, pageSize);
-      if (page.length === 0) break;
-      last = page.at(-1)!.seq;
-      follower.onEntries(page);
-    }
-    live = true;
-    subscriber.onEntries(buffered.splice(0));
-    // a task that has already ended (or that no runner will ever end) stops the follow now
+    const unsubscribe = this.log.subscribe(id, {
+      onEntries: rouse,
+      onEnd: () => {
+        ended = true;
+        rouse();
+      },
+    });
+    // a task that has already ended (or that no runner will ever end) stops once its log is sent
     const task = this.require(id);
-    if (FINISHED_TASK_STATES.includes(task.state) || !this.runner.isActive(id)) {
+    if (FINISHED_TASK_STATES.includes(task.state) || !this.runner.isActive(id)) ended = true;
+    signal?.addEventListener('abort', rouse, { once: true });
+
+    const pump = async () => {
+      let last = since;
+      while (!signal?.aborted) {
+        // the end is noted before the read: every line of an ended task is stored before its end
+        const endedBefore = ended;
+        const page = this.log.read(id, last, pageSize);
+        if (page.length > 0) {
+          last = page.at(-1)!.seq;
+          await sink.write(page);
+          await nextTurn();
+          continue;
+        }
+        if (endedBefore) return;
+        // caught up: sleep until a new line, the end or the abort (nothing runs between the read and here)
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    };
+    return pump().finally(() => {
       unsubscribe();
-      subscriber.onEnd();
-    }
-    return unsubscribe;
+      signal?.removeEventListener('abort', rouse);
+    });
   }
 
   private require(id: number): TaskRecord {

@@ -62,6 +62,11 @@ export class EnvironmentRepository {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM machine_environments WHERE environment_id = ?').get(id) as { n: number }).n;
   }
 
+  /** How many deployments targeted the environment (deployments keep its name, not its id). */
+  deploymentCount(name: string): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM deployments WHERE environment = ? COLLATE NOCASE').get(name) as { n: number }).n;
+  }
+
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
   }

@@ -33,6 +33,17 @@ export class EnvironmentService {
       if (request.name !== undefined && request.name.toLowerCase() !== current.name.toLowerCase() && this.repo.findByName(request.name)) {
         throw new CuttleError('environment-exists', `An environment named "${request.name}" already exists.`, { name: request.name });
       }
+      if (request.name !== undefined && request.name !== current.name) {
+        // even a change of case: tentacles on case-sensitive disks would install into a new folder
+        const deployments = this.repo.deploymentCount(current.name);
+        if (deployments > 0) {
+          throw new CuttleError(
+            'environment-in-use',
+            `Environment "${current.name}" cannot be renamed: ${deployments} deployment(s) refer to it by name, and the tentacles' install folders (apps/<project>/${current.name}) use the name. Create a new environment instead.`,
+            { name: current.name, deployments },
+          );
+        }
+      }
       this.repo.update(current.id, { name: request.name, description: request.description });
       if (request.position !== undefined) this.move(current.id, request.position);
       return this.get(request.name ?? current.name);

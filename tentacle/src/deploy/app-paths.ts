@@ -11,12 +11,15 @@ import type { AppRef } from '@cuttle/shared';
  *   packages/<sha256>.zip             the package cache
  *   packages/partial/<sha256>.part    partly received packages (a transfer resumes from them)
  *   work/<jobId>/, work/<jobId>.sh    a run-script job's folder and script, removed after
+ *   work/running/<pid>.json           a record of each running script (see script-records.ts)
  */
 export const APPS_DIR = 'apps';
 export const SLOTS_DIR = 'steps';
 export const RELEASES_DIR = 'releases';
 export const CURRENT_LINK = 'current';
 export const APP_STATE_FILE = 'app.json';
+/** Under `work/`: records of running scripts. A run-script job cannot have this id. */
+export const RUNNING_DIR = 'running';
 /** The new `current` link is made under this name beside it, then renamed over it. */
 export const CURRENT_LINK_TEMP = 'current.cuttle-new';
 
@@ -26,6 +29,7 @@ export interface HomeLayout {
   packages: string;
   partial: string;
   work: string;
+  running: string;
 }
 
 export function homeLayout(home: string): HomeLayout {
@@ -36,6 +40,7 @@ export function homeLayout(home: string): HomeLayout {
     packages: path.join(root, 'packages'),
     partial: path.join(root, 'packages', 'partial'),
     work: path.join(root, 'work'),
+    running: path.join(root, 'work', RUNNING_DIR),
   };
 }
 

@@ -6,7 +6,10 @@ export const DEPLOY_DEFAULTS = {
   cacheMinFreeBytes: 1024 ** 3,
   /** ... or below this share of the disk. */
   cacheMinFreeRatio: 0.1,
-  /** A killed script (timeout, cancel, lost connection) gets SIGTERM, then SIGKILL this much later. */
+  /**
+   * A killed script (timeout, cancel, lost connection; at start-up, one a killed tentacle left
+   * running) gets SIGTERM, then SIGKILL this much later.
+   */
   killGraceMs: 5_000,
   /** After a script exits, output still held by its background children is read this much longer. */
   outputDrainMs: 1_000,
@@ -14,6 +17,14 @@ export const DEPLOY_DEFAULTS = {
   receiveHighWaterBytes: 4 * 1024 * 1024,
   /** A script's output is paused while the socket holds this much unsent. */
   logHighWaterBytes: 4 * 1024 * 1024,
+  /**
+   * A job's script output (stdout and stderr of all its scripts) past this many lines ... is
+   * dropped after one line that says so; the tentacle's own lines still go. Saves bandwidth (the
+   * hub caps a job's log too).
+   */
+  maxJobOutputLines: 100_000,
+  /** ... or this many bytes (UTF-8, a line break counted for each line). */
+  maxJobOutputBytes: 50 * 1024 * 1024,
   /** Configuration (substitution, transform files, structured replacement) skips or refuses larger files. */
   maxConfigFileBytes: 64 * 1024 * 1024,
   /** Jobs that ended recently: late chunks for them are dropped without an error reply. */

@@ -42,6 +42,9 @@ export async function runLogged(rt: JobRuntime, services: DeployServices, file: 
       killGraceMs: services.defaults.killGraceMs,
       outputDrainMs: services.defaults.outputDrainMs,
       groups: services.groups,
+      records: services.records,
+      jobId: rt.jobId,
+      discardingOutput: () => rt.log.droppingOutput,
     });
     const line = `${name} ${describeExit(exit)} after ${seconds(exit.durationMs)}`;
     if (exit.code === 0) rt.log.info(line);

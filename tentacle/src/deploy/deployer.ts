@@ -2,7 +2,7 @@ import { decodeChunk, type Job, type JobError, type TentacleMessage } from '@cut
 import type { HubChannel, InventoryMessage, TentacleJobHandler } from '../agent/job-handler.js';
 import { truncate } from '../agent/messages.js';
 import type { Logger } from '../log/logger.js';
-import { appLayout, homeLayout, installDirProblem, segmentProblem, type AppLayout, type HomeLayout } from './app-paths.js';
+import { appLayout, homeLayout, RUNNING_DIR, installDirProblem, segmentProblem, type AppLayout, type HomeLayout } from './app-paths.js';
 import { DEPLOY_DEFAULTS, type DeployDefaults } from './deploy-defaults.js';
 import { installPackage } from './install-job.js';
 import { listInstalledApps, packagesInUse } from './inventory.js';
@@ -14,6 +14,7 @@ import type { PackageWriteHook } from './package-receiver.js';
 import { recoverApps, type RecoveryReport } from './recovery.js';
 import { runScriptJob } from './run-script-job.js';
 import { RunningJob } from './running-job.js';
+import { killLeftoverScripts, ScriptRecords } from './script-records.js';
 import { killGroups } from './script-runner.js';
 
 export interface DeployerOptions {
@@ -49,6 +50,7 @@ export class Deployer implements TentacleJobHandler {
   /** ids of jobs that ended lately: late chunks and cancels for them are dropped quietly */
   private readonly recent = new Set<string>();
   private readonly groups = new Set<number>();
+  private readonly records: ScriptRecords;
   private pruning: Promise<void> = Promise.resolve();
 
   constructor(options: DeployerOptions) {
@@ -56,6 +58,7 @@ export class Deployer implements TentacleJobHandler {
     this.log = options.log;
     this.defaults = { ...DEPLOY_DEFAULTS, ...options.defaults };
     const now = options.now ?? (() => new Date());
+    this.records = new ScriptRecords(this.home.running, this.log);
     this.cache = new PackageCache(this.home, this.defaults, this.log, () => now().getTime(), options.diskSpace ?? readDiskSpace);
     this.services = {
       home: this.home,
@@ -63,6 +66,7 @@ export class Deployer implements TentacleJobHandler {
       defaults: this.defaults,
       env: options.env ?? process.env,
       groups: this.groups,
+      records: this.records,
       shutdown: this.shutdown.signal,
       logger: this.log,
       now,
@@ -70,9 +74,13 @@ export class Deployer implements TentacleJobHandler {
     };
   }
 
-  /** Start-up recovery of interrupted deployments; call before the first connection. */
-  recover(): Promise<RecoveryReport> {
-    return recoverApps(this.home, this.log);
+  /**
+   * Start-up recovery of interrupted deployments; call before the first connection (and before
+   * any job runs: scripts an earlier run of the tentacle left running are killed first).
+   */
+  async recover(): Promise<RecoveryReport> {
+    const killedScripts = await killLeftoverScripts(this.home.running, this.log, this.defaults.killGraceMs);
+    return { killedScripts, ...(await recoverApps(this.home, this.log)) };
   }
 
   async attach(_channel: HubChannel): Promise<Omit<InventoryMessage, 'type'>> {
@@ -110,7 +118,7 @@ export class Deployer implements TentacleJobHandler {
     }
     // a job of a closed connection may still be cleaning up the same app: this one starts after it
     const before = [existing, ...plan.locks.map((key) => this.locks.get(key))].filter((j): j is RunningJob => j !== undefined);
-    const running = new RunningJob(jobId, job, channel, this.defaults.logHighWaterBytes, plan.locks);
+    const running = new RunningJob(jobId, job, channel, this.defaults, plan.locks);
     this.jobs.set(jobId, running);
     for (const key of plan.locks) this.locks.set(key, running);
     void this.execute(running, plan.layout, before).catch((error: unknown) => this.log.error('a job failed unexpectedly', { job: jobId, err: error }));
@@ -179,12 +187,15 @@ export class Deployer implements TentacleJobHandler {
   /** Kills every running script's process group at once, synchronously (the process is exiting). */
   killScripts(): void {
     killGroups(this.groups);
+    this.records.clearSync();
   }
 
   /** Everything a job-start needs checked before it runs: its app folder and the locks it takes. */
   private plan(jobId: string, job: Job): { layout: AppLayout | undefined; locks: string[] } | string {
     const idProblem = segmentProblem(jobId, 'the job id');
     if (idProblem !== undefined) return idProblem;
+    // its work folder would be the records' folder
+    if (job.kind === 'run-script' && jobId === RUNNING_DIR) return `the job id ${JSON.stringify(jobId)} is reserved on the tentacle`;
     if (job.kind === 'run-script') return { layout: undefined, locks: [] };
     const layout = appLayout(this.home, job.app);
     if (typeof layout === 'string') return layout;

@@ -51,4 +51,38 @@ describe('JobLog', () => {
     log.send({ type: 'job-status', jobId: 'j', phase: 'Deploy' });
     expect(sent.map((m) => m.type)).toEqual(['job-log', 'job-log', 'job-status']);
   });
+
+  it('drops script output past the line limit after one line that says so, and keeps its own lines', () => {
+    const { channel: c, sent } = channel();
+    const log = new JobLog(c, 'j', 1 << 20, undefined, undefined, { lines: 5, bytes: 1 << 20 });
+    for (let i = 0; i < 4; i++) log.line('stdout', `out ${i}`);
+    log.line('stderr', 'err 4');
+    expect(log.droppingOutput).toBe(false);
+    log.line('stdout', 'out 5');
+    expect(log.droppingOutput).toBe(true);
+    log.line('stderr', 'err 6');
+    log.info('Deploy.sh exited with 0');
+    log.close();
+    const lines = sent.flatMap((m) => (m.type === 'job-log' ? m.lines.map((l) => `${l.stream}: ${l.text}`) : []));
+    expect(lines).toEqual([
+      'stdout: out 0',
+      'stdout: out 1',
+      'stdout: out 2',
+      'stdout: out 3',
+      'stderr: err 4',
+      'warn: output truncated: further output of this job is dropped (limit 5 lines or 1 MiB)',
+      'info: Deploy.sh exited with 0',
+    ]);
+  });
+
+  it('drops script output past the byte limit (UTF-8 bytes, a line break counted per line)', () => {
+    const { channel: c, sent } = channel();
+    const log = new JobLog(c, 'j', 1 << 20, undefined, undefined, { lines: 1000, bytes: 20 });
+    log.line('stdout', 'ééééé'); // 10 bytes + 1
+    log.line('stdout', '12345678'); // 9: 20 in all
+    log.line('stdout', 'x'); // 22: over
+    log.close();
+    const texts = sent.flatMap((m) => (m.type === 'job-log' ? m.lines.map((l) => l.text) : []));
+    expect(texts).toEqual(['ééééé', '12345678', 'output truncated: further output of this job is dropped (limit 1000 lines or 20 bytes)']);
+  });
 });

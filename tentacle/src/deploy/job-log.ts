@@ -1,5 +1,6 @@
 import { PROTOCOL_LIMITS, type JobLogLine, type LogStream } from '@cuttle/shared';
 import type { HubChannel } from '../agent/job-handler.js';
+import { DEPLOY_DEFAULTS } from './deploy-defaults.js';
 import { cutLine } from './line-splitter.js';
 
 /** Most lines per job-log message (the schema's limit). */
@@ -7,18 +8,30 @@ const MAX_LINES = 200;
 /** Room left in a control message for everything around the lines. */
 const ENVELOPE_BYTES = 1024;
 
+export interface OutputLimits {
+  /** script output lines per job before the rest is dropped */
+  lines: number;
+  /** script output bytes per job before the rest is dropped */
+  bytes: number;
+}
+
 /**
  * The log of one job on its way to the hub: lines are batched into job-log messages of at most
  * 200 lines, maxLogBatchChars characters and (JSON-encoded) maxControlMessageBytes bytes, sent as a
  * batch fills and at least every logFlushIntervalMs. Every line is masked first (the job's sensitive
  * values become SENSITIVE_MASK). Anything else the job sends goes through
  * `send`, which flushes first so that the hub sees lines and phases in order.
+ * Script output (stdout, stderr) past `outputLimits` is dropped after one warn line that says so;
+ * the tentacle's own info/warn/error lines always go.
  */
 export class JobLog {
   private lines: JobLogLine[] = [];
   private chars = 0;
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
+  private outputLines = 0;
+  private outputBytes = 0;
+  private dropping = false;
 
   constructor(
     private readonly channel: HubChannel,
@@ -27,7 +40,13 @@ export class JobLog {
     private readonly flushIntervalMs: number = PROTOCOL_LIMITS.logFlushIntervalMs,
     /** applied to every line before it is sent: masks the job's secrets */
     readonly mask: (text: string) => string = (text) => text,
+    private readonly outputLimits: OutputLimits = { lines: DEPLOY_DEFAULTS.maxJobOutputLines, bytes: DEPLOY_DEFAULTS.maxJobOutputBytes },
   ) {}
+
+  /** True once the job's script output reached its limit: further output is dropped unread. */
+  get droppingOutput(): boolean {
+    return this.dropping;
+  }
 
   info(text: string): void {
     this.line('info', text);
@@ -42,6 +61,16 @@ export class JobLog {
   }
 
   line(stream: LogStream, text: string): void {
+    if (stream === 'stdout' || stream === 'stderr') {
+      if (this.dropping) return;
+      this.outputLines += 1;
+      this.outputBytes += Buffer.byteLength(text) + 1;
+      if (this.outputLines > this.outputLimits.lines || this.outputBytes > this.outputLimits.bytes) {
+        this.dropping = true;
+        this.warn(`output truncated: further output of this job is dropped (limit ${this.outputLimits.lines} lines or ${sizeText(this.outputLimits.bytes)})`);
+        return;
+      }
+    }
     const entry: JobLogLine = { at: new Date().toISOString(), stream, text: cutLine(this.mask(text), PROTOCOL_LIMITS.maxLogLineChars) };
     const bytes = Buffer.byteLength(JSON.stringify(entry));
     if (this.chars + entry.text.length > PROTOCOL_LIMITS.maxLogBatchChars || this.bytes + bytes > PROTOCOL_LIMITS.maxControlMessageBytes - ENVELOPE_BYTES) {
@@ -80,4 +109,11 @@ export class JobLog {
   close(): void {
     this.flush();
   }
+}
+
+const MIB = 1024 * 1024;
+
+/** "50 MiB", or "1000 bytes" for a limit that is not whole MiB. */
+function sizeText(bytes: number): string {
+  return bytes % MIB === 0 ? `${bytes / MIB} MiB` : `${bytes} bytes`;
 }

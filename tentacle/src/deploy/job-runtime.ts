@@ -5,6 +5,7 @@ import type { DeployDefaults } from './deploy-defaults.js';
 import type { JobLog } from './job-log.js';
 import type { PackageCache } from './package-cache.js';
 import type { PackageReceiver, PackageWriteHook } from './package-receiver.js';
+import type { ScriptRecords } from './script-records.js';
 
 /** What a running job can do: log, report phases, wait for package bytes, and notice an abort. */
 export interface JobRuntime {
@@ -27,6 +28,8 @@ export interface DeployServices {
   env: NodeJS.ProcessEnv;
   /** process groups of running scripts */
   groups: Set<number>;
+  /** records of running scripts, for the recovery after a crash */
+  records: ScriptRecords;
   /** aborted when the tentacle stops: also ends the scripts that run after a failure */
   shutdown: AbortSignal;
   logger: Logger;

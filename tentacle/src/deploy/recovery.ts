@@ -4,8 +4,11 @@ import type { Logger } from '../log/logger.js';
 import { APP_STATE_FILE, installDirTemps, type AppLayout, type HomeLayout } from './app-paths.js';
 import { findAppFolders } from './app-folders.js';
 import { currentLinkFolder, readAppState, writeAppState, type AppState } from './app-state.js';
+import type { LeftoverScript } from './script-records.js';
 
 export interface RecoveryReport {
+  /** scripts an earlier run of the tentacle left running, killed */
+  killedScripts: LeftoverScript[];
   /** release folders removed because no app.json recorded them */
   removedFolders: string[];
   /** apps whose interrupted switch was finished (promoted) or undone (dropped) */
@@ -21,10 +24,11 @@ const exists = async (file: string): Promise<boolean> => (await lstat(file).catc
  * a switch whose atomic step happened (the link points at the new release, or the installDir copy
  * was renamed in) and undoes any other; then it removes every release folder that is neither
  * recorded nor current. `current` therefore never points at a half-written release. Apps whose
- * app.json is damaged are left untouched.
+ * app.json is damaged are left untouched. The scripts of the interrupted deployments must have been
+ * killed before (killLeftoverScripts), or they would go on writing into the folders cleaned here.
  */
-export async function recoverApps(home: HomeLayout, log: Logger): Promise<RecoveryReport> {
-  const report: RecoveryReport = { removedFolders: [], settled: [] };
+export async function recoverApps(home: HomeLayout, log: Logger): Promise<Omit<RecoveryReport, 'killedScripts'>> {
+  const report: Omit<RecoveryReport, 'killedScripts'> = { removedFolders: [], settled: [] };
   for (const layout of await findAppFolders(home)) {
     try {
       await recoverApp(layout, log, report);
@@ -37,7 +41,7 @@ export async function recoverApps(home: HomeLayout, log: Logger): Promise<Recove
   return report;
 }
 
-async function recoverApp(layout: AppLayout, log: Logger, report: RecoveryReport): Promise<void> {
+async function recoverApp(layout: AppLayout, log: Logger, report: Omit<RecoveryReport, 'killedScripts'>): Promise<void> {
   const read = await readAppState(layout);
   if (!read.ok) {
     log.warn('app.json is damaged; leaving the app folder as it is', { app: layout.key, problem: read.problem });

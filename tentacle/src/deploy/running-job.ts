@@ -1,5 +1,6 @@
 import type { Job, JobPhase, TentacleMessage } from '@cuttle/shared';
 import type { HubChannel } from '../agent/job-handler.js';
+import type { DeployDefaults } from './deploy-defaults.js';
 import type { JobFailure } from './job-failure.js';
 import { JobLog } from './job-log.js';
 import type { JobRuntime } from './job-runtime.js';
@@ -22,11 +23,14 @@ export class RunningJob implements JobRuntime {
     readonly jobId: string,
     readonly job: Job,
     readonly channel: HubChannel,
-    logHighWaterBytes: number,
+    defaults: Pick<DeployDefaults, 'logHighWaterBytes' | 'maxJobOutputLines' | 'maxJobOutputBytes'>,
     /** the locks this job holds (its app folder, its installDir) */
     readonly locks: readonly string[],
   ) {
-    this.log = new JobLog(channel, jobId, logHighWaterBytes, undefined, secretMasker(job.variables));
+    this.log = new JobLog(channel, jobId, defaults.logHighWaterBytes, undefined, secretMasker(job.variables), {
+      lines: defaults.maxJobOutputLines,
+      bytes: defaults.maxJobOutputBytes,
+    });
     this.ended = new Promise<void>((resolve) => (this.markEnded = resolve));
   }
 

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { PROTOCOL_LIMITS } from '@cuttle/shared';
 import { JobFailure } from './job-failure.js';
 import { LineSplitter } from './line-splitter.js';
+import type { ScriptRecords } from './script-records.js';
 
 export interface ScriptRun {
   /** the script file, run as `bash <file>` (no run bit needed) */
@@ -20,6 +21,12 @@ export interface ScriptRun {
   outputDrainMs: number;
   /** process groups of running scripts, so that a stopping tentacle can kill them all */
   groups: Set<number>;
+  /** where the script is recorded while it runs, so that a tentacle killed meanwhile can end it at its next start */
+  records: ScriptRecords;
+  /** the job the script belongs to (named in the record) */
+  jobId: string | null;
+  /** while true, the script's output is read (so that it never blocks) but not split into lines: it is being dropped */
+  discardingOutput?: () => boolean;
 }
 
 export interface ScriptExit {
@@ -66,7 +73,11 @@ export function runScript(run: ScriptRun): Promise<ScriptExit> {
     const timeout = setTimeout(() => kill('timeout'), run.timeoutSeconds * 1000);
     const onAbort = (): void => kill('abort');
     run.signal.addEventListener('abort', onAbort, { once: true });
-    if (pid !== undefined) run.groups.add(pid);
+    let unrecord = (): void => {};
+    if (pid !== undefined) {
+      run.groups.add(pid);
+      unrecord = run.records.add({ pid, pgid: pid, script: run.name, file: run.file, jobId: run.jobId });
+    }
 
     const streams: Array<{ stream: Readable; lines: LineSplitter; ended: Promise<void> }> = [];
     for (const [name, stream] of [
@@ -75,7 +86,7 @@ export function runScript(run: ScriptRun): Promise<ScriptExit> {
     ] as const) {
       const lines = new LineSplitter((line) => run.output(name, line), PROTOCOL_LIMITS.maxLogLineChars);
       stream.on('data', (chunk: Buffer) => {
-        lines.write(chunk);
+        if (run.discardingOutput?.() !== true) lines.write(chunk);
         if (run.congested()) holdOutput();
       });
       const ended = new Promise<void>((done) => {
@@ -106,6 +117,7 @@ export function runScript(run: ScriptRun): Promise<ScriptExit> {
       clearTimeout(pollTimer);
       run.signal.removeEventListener('abort', onAbort);
       if (pid !== undefined) run.groups.delete(pid);
+      unrecord();
     };
 
     child.once('error', (error) => {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile, realpath } from 'node:fs/promises';
+import { readdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_LIMITS } from '@cuttle/shared';
@@ -8,6 +8,7 @@ import { deployJob, jobLines, jobMessages, jobPhases, jobResult, jobText, script
 import { TempDirs } from '../test-support/temp-dir.js';
 import { waitFor } from '../test-support/wait.js';
 import { buildZip, type ZipFileEntry } from '../test-support/zip-builder.js';
+import { processStartTime } from './process-identity.js';
 
 const temp = new TempDirs();
 const harnesses: DeployHarness[] = [];
@@ -99,6 +100,49 @@ describe('deploy scripts', () => {
     expect(stdout[1001]).toBe('\ufffd\ufffdok');
     expect(jobText(h.socket, 'noisy')).toContain('stderr: done');
     expect(h.socket.invalid).toEqual([]);
+  });
+});
+
+describe('script output cap and records', () => {
+  it('drops script output past the per-job line cap across all scripts, after one line; the scripts still run to the end', async () => {
+    const out = await temp.make('cuttle-scripts-out-');
+    const h = await DeployHarness.start(temp, { env: { ...process.env, TEST_OUT: out }, defaults: { killGraceMs: 300, outputDrainMs: 200, maxJobOutputLines: 50 } });
+    harnesses.push(h);
+    startDeploy(h, 'chatty', [
+      { name: 'PreDeploy.sh', data: 'for i in $(seq 1 30); do echo "pre $i"; done\n' },
+      // far more than the cap: the script must not block on a full pipe
+      { name: 'Deploy.sh', data: 'for i in $(seq 1 20000); do echo "deploy $i"; echo "err $i" >&2; done\n' },
+      { name: 'PostDeploy.sh', data: 'echo post\ntouch "$TEST_OUT/post"\n' },
+    ]);
+    expect((await jobResult(h.socket, 'chatty')).outcome).toBe('success');
+    expect(existsSync(path.join(out, 'post'))).toBe(true);
+    const lines = jobLines(h.socket, 'chatty');
+    const output = lines.filter((l) => l.stream === 'stdout' || l.stream === 'stderr');
+    expect(output).toHaveLength(50);
+    expect(output.slice(0, 30).map((l) => l.text)).toEqual(Array.from({ length: 30 }, (_, i) => `pre ${i + 1}`));
+    const truncated = lines.filter((l) => l.text.startsWith('output truncated'));
+    expect(truncated).toEqual([expect.objectContaining({ stream: 'warn', text: 'output truncated: further output of this job is dropped (limit 50 lines or 50 MiB)' })]);
+    // the tentacle's own lines still come after the cap
+    expect(lines.map((l) => l.text)).toContainEqual(expect.stringMatching(/^PostDeploy\.sh exited with 0 after /));
+  });
+
+  it('records a running script under work/running while it runs, and removes the record when it ends', async () => {
+    const { h, out } = await setup();
+    startDeploy(h, 'rec', [{ name: 'Deploy.sh', data: 'echo $$ > "$TEST_OUT/pid"\nwhile [ ! -e "$TEST_OUT/go" ]; do sleep 0.02; done\n' }]);
+    await waitFor(() => existsSync(path.join(out, 'pid')) && readFileSync(path.join(out, 'pid'), 'utf8').endsWith('\n'), 10_000, 'Deploy.sh to start');
+    const pid = pidIn(path.join(out, 'pid'));
+    const records = path.join(h.home, 'work', 'running');
+    expect(await readdir(records)).toEqual([`${pid}.json`]);
+    expect(JSON.parse(await readFile(path.join(records, `${pid}.json`), 'utf8'))).toMatchObject({ pid, pgid: pid, script: 'Deploy.sh', jobId: 'rec', startTime: processStartTime(pid) });
+    await writeFile(path.join(out, 'go'), '');
+    expect((await jobResult(h.socket, 'rec')).outcome).toBe('success');
+    expect(existsSync(records)).toBe(false); // the folder exists only while scripts run
+  });
+
+  it('refuses a run-script job whose id would be the records folder', async () => {
+    const { h } = await setup();
+    startJob(h.socket, 'running', scriptJob('echo hi\n'));
+    expect(await jobResult(h.socket, 'running')).toMatchObject({ outcome: 'failed', error: { code: 'invalid-job', message: 'the job id "running" is reserved on the tentacle' } });
   });
 });
 

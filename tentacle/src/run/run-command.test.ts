@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, TentacleHelloSchema } from '@cuttle/shared';
+import { processStartTime } from '../deploy/process-identity.js';
 import { CREDENTIALS_REFUSED } from '../net/network-failure.js';
 import { FakeHub } from '../test-support/fake-hub.js';
 import { deployJob, jobResult, servePackage, startJob } from '../test-support/fake-hub-jobs.js';
@@ -16,7 +17,16 @@ const hubs: FakeHub[] = [];
 const processes: TentacleProcess[] = [];
 
 beforeAll(() => assertBuilt());
+/** Script groups a failed test could leave running, with their leader's start time (never a reused PID). */
+const groupsToKill: Array<{ pgid: number; startTime: string | null }> = [];
 afterEach(async () => {
+  for (const { pgid, startTime } of groupsToKill.splice(0)) {
+    try {
+      if (startTime !== null && processStartTime(pgid) === startTime) process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
   await Promise.all(processes.splice(0).map((p) => p.stop()));
   await Promise.all(hubs.splice(0).map((hub) => hub.stop()));
 });
@@ -124,6 +134,43 @@ describe('cuttle-tentacle run', () => {
     process.kill(proc.pid, 'SIGTERM');
     expect(await proc.exit()).toEqual({ code: 0, signal: null });
     await waitFor(() => !alive(pid), 5_000, 'the script to die');
+  });
+
+  it('kills the scripts a tentacle killed with SIGKILL left running, at its next start, before connecting', async () => {
+    const hub = await FakeHub.start();
+    hubs.push(hub);
+    const home = await registeredHome(hub);
+    const out = await temp.make();
+    const first = startRun(home, { TEST_OUT: out });
+    const socket = await hub.waitForConnection(0, 10_000);
+    await socket.nextMessage('inventory', 0, 10_000);
+    // a script that keeps writing into the app folder, with a child in the background
+    const script = 'sleep 300 &\necho $! > "$TEST_OUT/child"\necho $$ > "$TEST_OUT/pid"\nwhile :; do date >> ../../still-writing; sleep 0.05; done\n';
+    const zip = buildZip([{ name: 'Deploy.sh', data: script }]);
+    startJob(socket, 'j1', deployJob(zip, { machine: 'app-01' }));
+    await servePackage(socket, 'j1', zip);
+    await waitFor(() => existsSync(path.join(out, 'pid')) && readFileSync(path.join(out, 'pid'), 'utf8').endsWith('\n'), 10_000, 'Deploy.sh to start');
+    const pid = Number(readFileSync(path.join(out, 'pid'), 'utf8'));
+    const child = Number(readFileSync(path.join(out, 'child'), 'utf8'));
+    const records = path.join(home, 'work', 'running');
+    groupsToKill.push({ pgid: pid, startTime: processStartTime(pid) }); // should the test fail before recovery ends them
+    expect(readdirSync(records)).toEqual([`${pid}.json`]);
+
+    process.kill(first.pid, 'SIGKILL');
+    await first.exit();
+    // nothing stopped the script: it outlives the tentacle
+    expect(alive(pid)).toBe(true);
+    expect(alive(child)).toBe(true);
+
+    const second = startRun(home, { TEST_OUT: out });
+    const next = await hub.waitForConnection(1, 10_000);
+    await next.nextMessage('inventory', 0, 10_000);
+    // recovery ran before the connection: the whole group is gone by now
+    expect(alive(pid)).toBe(false);
+    expect(alive(child)).toBe(false);
+    expect(existsSync(records)).toBe(false);
+    expect(existsSync(path.join(home, 'apps', 'shop', 'Test', 'releases', '1.0.0'))).toBe(false);
+    expect(second.logLines()).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'killed a deploy script left running by an earlier run of the tentacle', pid, script: 'Deploy.sh', jobId: 'j1' }));
   });
 
   it('exits 2 with a clear message when the home holds no registration', async () => {

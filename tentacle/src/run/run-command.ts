@@ -39,8 +39,12 @@ export async function runCommand(argv: readonly string[], io: RunIo): Promise<Ru
   });
   const deployer = new Deployer({ home: registered.home, log: log.child({ component: 'deploy' }) });
   const recovered = await deployer.recover();
-  if (recovered.removedFolders.length > 0 || recovered.settled.length > 0) {
-    log.info('recovered from interrupted deployments', { removedFolders: recovered.removedFolders.length, settled: recovered.settled });
+  if (recovered.removedFolders.length > 0 || recovered.settled.length > 0 || recovered.killedScripts.length > 0) {
+    log.info('recovered from interrupted deployments', {
+      killedScripts: recovered.killedScripts.length,
+      removedFolders: recovered.removedFolders.length,
+      settled: recovered.settled,
+    });
   }
   const connection = new TentacleConnection({
     identity: { name: registered.config.name, privateKey: registered.privateKey },

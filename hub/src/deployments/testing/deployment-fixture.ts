@@ -28,6 +28,7 @@ import { VariableRepository } from '../../variables/variable-repository.js';
 import { VariableService } from '../../variables/variable-service.js';
 import { createDeployments, type Deployments } from '../deployments-module.js';
 import { FakeTentacleJobs } from './fake-tentacle-jobs.js';
+import type { TaskLogLimits } from '../task-log-limits.js';
 
 /**
  * Test support: a hub's services on a real SQLite database in a temp folder, with a fake
@@ -55,7 +56,7 @@ export class DeploymentFixture {
   /** Each reading is a millisecond after the last, so ordering by time is stable. */
   readonly clock = () => new Date(Date.UTC(2026, 0, 1) + this.tick++);
 
-  constructor() {
+  constructor(private readonly options: { logLimits?: TaskLogLimits } = {}) {
     this.dir = mkdtempSync(path.join(tmpdir(), 'cuttle-deploy-'));
     this.open();
   }
@@ -190,6 +191,7 @@ export class DeploymentFixture {
       clock,
       logger: this.log,
       variables: new DeploymentVariableSource(this.variables, this.environments, this.machines),
+      ...(this.options.logLimits ? { logLimits: this.options.logLimits } : {}),
     });
   }
 }

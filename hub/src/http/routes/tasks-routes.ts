@@ -52,9 +52,10 @@ export function tasksRoutes(tasks: TaskService): Router {
     if (query.follow === 'true' || query.follow === '1') {
       res.set('X-Accel-Buffering', 'no');
       res.flushHeaders();
-      follow(req, res, tasks, id, since, render, json);
+      await follow(req, res, tasks, id, since, render, json);
       return;
     }
+    // page by page, each only once the client took the last, with a turn of the event loop between
     let last = since;
     for (;;) {
       const page = tasks.readLog(id, last, LOG_PAGE);
@@ -62,34 +63,43 @@ export function tasksRoutes(tasks: TaskService): Router {
       last = page.at(-1)!.seq;
       if (!res.write(render(page))) await drainOrClose(res);
       if (res.destroyed) return;
+      await new Promise((resolve) => setImmediate(resolve));
     }
     res.end();
   });
   return router;
 }
 
-function follow(req: Request, res: Response, tasks: TaskService, id: number, since: number, render: (entries: TaskLogEntry[]) => string, json: boolean): void {
-  let unsubscribe: (() => void) | null = null;
-  let ended = false;
+async function follow(req: Request, res: Response, tasks: TaskService, id: number, since: number, render: (entries: TaskLogEntry[]) => string, json: boolean): Promise<void> {
+  const stop = new AbortController();
   const keepalive = json ? setInterval(() => res.write('\n'), FOLLOW_KEEPALIVE_MS) : null;
   keepalive?.unref();
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    if (keepalive) clearInterval(keepalive);
-    unsubscribe?.();
-    if (!res.destroyed) res.end();
-  };
   // a client that goes away stops the follow
-  res.on('close', end);
-  req.on('error', end);
-  unsubscribe = tasks.followLog(id, since, {
-    onEntries: (entries) => {
-      if (!res.destroyed) res.write(render(entries));
-    },
-    onEnd: end,
-  });
-  if (ended) unsubscribe();
+  const abort = () => stop.abort();
+  res.on('close', abort);
+  req.on('error', abort);
+  try {
+    await tasks.followLog(
+      id,
+      since,
+      {
+        write: (entries) => {
+          if (res.destroyed) return stop.abort();
+          if (!res.write(render(entries))) return drainOrClose(res);
+        },
+      },
+      stop.signal,
+      LOG_PAGE,
+    );
+  } catch {
+    // the store went away (the hub is stopping): the client sees the stream end early and can resume with since
+    res.destroy();
+  } finally {
+    if (keepalive) clearInterval(keepalive);
+    res.off('close', abort);
+    req.off('error', abort);
+    if (!res.destroyed) res.end();
+  }
 }
 
 function drainOrClose(res: Response): Promise<void> {
