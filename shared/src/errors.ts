@@ -72,6 +72,8 @@ export const ERROR_CODES = {
   'reserved-variable': 'The variable name is one of the built-in Cuttle.* variables.',
   'variable-set-not-found': 'No variable set has that name.',
   'variable-set-in-use': 'Projects still include the variable set.',
+  'variables-changed': 'The variables changed since they were read (If-Match does not match their ETag); read them again and retry.',
+  'variables-too-large': 'The variables would not fit in a deployment job; the limit is on their total size.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -62,4 +62,6 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   'reserved-variable': 400,
   'variable-set-not-found': 404,
   'variable-set-in-use': 409,
+  'variables-changed': 412,
+  'variables-too-large': 413,
 };
