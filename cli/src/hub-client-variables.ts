@@ -23,6 +23,11 @@ export type VariableSetSummary = z.infer<typeof VariableSetListSchema>['items'][
  */
 const VariableAnswerSchema = z.object({ variables: z.array(z.object(VariableSchema.shape)) });
 
+/** A list as read, with the version the hub gave it (none from a hub without `ETag`s). */
+export interface VersionedVariables {
+  variables: Variable[];
+  etag?: string;
+}
 
 export interface PreviewTarget {
   environment: string;
@@ -36,14 +41,26 @@ export class VariableClient {
 
   /** The whole list, sensitive values masked. A variable set that does not exist yet is an empty list when `missingSetIsEmpty`. */
   async getVariables(owner: VariableOwner, missingSetIsEmpty = false): Promise<Variable[]> {
-    const response = await sendJson(this.options, 'GET', ownerUrl(this.options.hubUrl, owner));
-    if (missingSetIsEmpty && owner.kind === 'set' && response.status === 404 && hubCode(response) === 'variable-set-not-found') return [];
-    return parseAnswer(this.expect(response, [200]), VariableAnswerSchema, 'variable list').variables;
+    return (await this.readVariables(owner, missingSetIsEmpty)).variables;
   }
 
-  /** Replaces the whole list (a set is created when new); answers the saved list, masked. */
-  async putVariables(owner: VariableOwner, variables: readonly Variable[]): Promise<Variable[]> {
-    const response = await sendJson(this.options, 'PUT', ownerUrl(this.options.hubUrl, owner), { variables });
+  /** The whole list and its `ETag` (a set that does not exist yet has none). */
+  async readVariables(owner: VariableOwner, missingSetIsEmpty = false): Promise<VersionedVariables> {
+    const response = await sendJson(this.options, 'GET', ownerUrl(this.options.hubUrl, owner));
+    if (missingSetIsEmpty && owner.kind === 'set' && response.status === 404 && hubCode(response) === 'variable-set-not-found') return { variables: [] };
+    const { variables } = parseAnswer(this.expect(response, [200]), VariableAnswerSchema, 'variable list');
+    const etag = etagOf(response);
+    return etag === undefined ? { variables } : { variables, etag };
+  }
+
+  /**
+   * Replaces the whole list (a set is created when new); answers the saved list, masked. With
+   * `ifMatch` (the `ETag` the list was read with) the hub refuses with 412 `variables-changed`
+   * when someone else saved it since.
+   */
+  async putVariables(owner: VariableOwner, variables: readonly Variable[], ifMatch?: string): Promise<Variable[]> {
+    const headers = ifMatch === undefined ? {} : { 'If-Match': ifMatch };
+    const response = await sendJson(this.options, 'PUT', ownerUrl(this.options.hubUrl, owner), { variables }, headers);
     this.expect(response, [200, 201, 204]);
     if (response.status === 204 || response.body.length === 0) return [...variables];
     return parseAnswer(response, VariableAnswerSchema, 'saved variable list').variables;
@@ -91,6 +108,11 @@ function hubCode(response: HubResponse): string | undefined {
   if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
   const error = body.error;
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+function etagOf(response: HubResponse): string | undefined {
+  const etag = response.headers.etag;
+  return typeof etag === 'string' && etag !== '' ? etag : undefined;
 }
 
 /** For messages: `project Acme`, `variable set Databases`. */

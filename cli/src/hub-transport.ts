@@ -65,10 +65,11 @@ export function apiUrl(hubUrl: URL, path: string, query: Record<string, string |
   return url;
 }
 
-export async function sendJson(options: TransportOptions, method: string, url: URL, body?: unknown): Promise<HubResponse> {
+/** `headers` are added to the request's own (`If-Match` for a conditional PUT). */
+export async function sendJson(options: TransportOptions, method: string, url: URL, body?: unknown, headers: OutgoingHttpHeaders = {}): Promise<HubResponse> {
   const requestBody: RequestBody =
     body === undefined ? { kind: 'none' } : { kind: 'buffer', data: Buffer.from(JSON.stringify(body)), contentType: 'application/json' };
-  return exchange(options, method, url, requestBody);
+  return exchange(options, method, url, requestBody, headers);
 }
 
 /**
@@ -130,8 +131,8 @@ function fileReadFailed(error: Error, path: string): CliError {
   });
 }
 
-function headersFor(options: TransportOptions, body: RequestBody): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = { Accept: 'application/json', 'User-Agent': options.userAgent };
+function headersFor(options: TransportOptions, body: RequestBody, extra: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { ...extra, Accept: 'application/json', 'User-Agent': options.userAgent };
   if (options.apiKey !== undefined) headers['X-Api-Key'] = options.apiKey;
   if (body.kind === 'buffer') {
     headers['Content-Type'] = body.contentType;
@@ -148,12 +149,12 @@ function headersFor(options: TransportOptions, body: RequestBody): OutgoingHttpH
  * One request/response exchange. The hub's answer always wins over send-side socket errors:
  * once it has answered, the upload stops, and a reset that follows a complete answer is ignored.
  */
-function exchange(options: TransportOptions, method: string, url: URL, body: RequestBody): Promise<UploadResponse> {
+function exchange(options: TransportOptions, method: string, url: URL, body: RequestBody, extraHeaders: OutgoingHttpHeaders = {}): Promise<UploadResponse> {
   return new Promise<UploadResponse>((resolve, reject) => {
     let request: ClientRequest;
     try {
       const send = url.protocol === 'https:' ? https.request : http.request;
-      request = send(url, { method, headers: headersFor(options, body) });
+      request = send(url, { method, headers: headersFor(options, body, extraHeaders) });
     } catch (error) {
       reject(networkError(error, options.hubUrl));
       return;

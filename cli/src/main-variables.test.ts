@@ -56,6 +56,17 @@ describe('cuttle binary: variables', () => {
     expect(hub?.requests).toHaveLength(0);
   });
 
+  it('--json import of a broken file with a secret in it: the error names line and column but never quotes the file', async () => {
+    await writeFile(path.join(dir, 'vars.yaml'), `variables:\n  - { name: Db.Password, value: ${SECRET}, sensitive: true\n  - { name: Db.Host, value: db }\n`);
+    const run = await cli(['--json', 'variables', 'import', '--project', 'Acme', '-f', 'vars.yaml']);
+    expect(run.code).toBe(2);
+    const body = JSON.parse(run.stdout) as { error: { code: string; message: string; details: Record<string, unknown> } };
+    expect(body.error).toMatchObject({ code: 'invalid-variables-file', details: { file: 'vars.yaml', line: expect.any(Number) as unknown, column: expect.any(Number) as unknown } });
+    expect(body.error.details).not.toHaveProperty('source');
+    expect(run.stdout + run.stderr).not.toContain(SECRET);
+    expect(hub?.requests).toHaveLength(0);
+  });
+
   it('usage errors exit 2; --no-sensitive parses; --json errors go to stdout', async () => {
     expect((await cli(['variables', 'set', 'A', 'x'])).code).toBe(2);
     const both = await cli(['variables', 'list', '--project', 'Acme', '--set', 'Db', '--json']);

@@ -55,7 +55,7 @@ export function variableProblems(entries: readonly unknown[]): { variables: Vari
 /** Reads, parses and checks a variables file: `invalid-variables` with `details.fields` lists every problem. */
 export async function readVariablesFile(cwd: string, file: string): Promise<Variable[]> {
   const text = await readDataText(path.resolve(cwd, file), file, LIMITS);
-  const data = parseDataText(text, file, LIMITS.code);
+  const data = parseDataText(text, file, LIMITS.code, { confidential: true });
   let entries: unknown;
   if (Array.isArray(data)) entries = data;
   else if (typeof data === 'object' && data !== null && 'variables' in data) {

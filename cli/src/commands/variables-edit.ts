@@ -5,13 +5,15 @@ import { ownerLabel, type VariableOwner } from '../hub-client-variables.js';
 import { checkRequest } from '../local-validation.js';
 import { printJson, printLine } from '../output.js';
 import { readValueFromStdin } from '../stdin-value.js';
+import { updateVariables } from '../variables-update.js';
 import { formatScope, ownerFromFlags, scopeFromFlags, scopeSuffix, variableKey, type ScopeFlags } from '../variable-scope.js';
 import { displayValue, maskedVariable } from '../variable-view.js';
 
 /**
  * `variables set`, `remove` and `import`: read-modify-write of the whole list. The list is read
  * (sensitive values come back as the mask, and a PUT that sends the mask keeps the stored
- * secret), changed by (name, scope), and sent back whole.
+ * secret), changed by (name, scope), and sent back whole, with `If-Match`: a concurrent change
+ * makes the command read and apply its change again (variables-update.ts).
  */
 
 /** Bytes read from stdin at most; the shared schema then checks the value's length. */
@@ -101,13 +103,19 @@ export async function runSetVariable(ctx: CommandContext, options: SetVariableOp
     ctx.io.stderr.write('note: a value given on the command line is seen by shell history and process lists; --value-stdin keeps a secret out of them\n');
   }
 
-  const client = ctx.hub().variables;
-  const existing = await client.getVariables(owner, true);
-  const old = existing.find((variable) => variableKey(variable) === variableKey(entry));
-  const { variables } = mergeVariables(existing, [entry], false);
-  const answer = await client.putVariables(owner, variables);
+  const key = variableKey(entry);
+  const { result: sent, saved: answer } = await updateVariables(
+    ctx.hub().variables,
+    owner,
+    (existing) => {
+      const { variables } = mergeVariables(existing, [entry], false);
+      return { variables, result: { old: existing.find((variable) => variableKey(variable) === key), variables } };
+    },
+    { missingSetIsEmpty: true },
+  );
+  const old = sent.old;
   // The hub's answer spells scope names as the environments, roles and machines are spelled.
-  const saved = answer.find((variable) => variableKey(variable) === variableKey(entry)) ?? variables.find((variable) => variableKey(variable) === variableKey(entry)) ?? entry;
+  const saved = answer.find((variable) => variableKey(variable) === key) ?? sent.variables.find((variable) => variableKey(variable) === key) ?? entry;
   const result: SetVariableResult = { action: old === undefined ? 'added' : 'updated', variable: maskedVariable(saved) };
   if (ctx.json) printJson(ctx.io, { ...ownerJson(owner), ...result });
   else {
@@ -129,21 +137,21 @@ export async function runRemoveVariable(ctx: CommandContext, options: RemoveVari
   const scope = scopeFromFlags(options);
   if (options.allScopes === true && scope !== undefined) throw usageError('--all-scopes removes every value of the name; do not combine it with --environment, --role or --machine.');
   const name = checkRequest(VariableSchema.shape.name, options.name, 'remove the variable');
-  const client = ctx.hub().variables;
-  const existing = await client.getVariables(owner);
   const key = variableKey({ name, scope });
   const removes = (variable: Variable) => (options.allScopes === true ? variable.name === name : variableKey(variable) === key);
-  const removed = existing.filter(removes);
-  if (removed.length === 0) {
-    const scopes = existing.filter((variable) => variable.name === name).map((variable) => formatScope(variable.scope));
-    const has = scopes.length === 0 ? `it has no variable ${name}` : `the values of ${name} it has are scoped: ${scopes.join(' | ')}`;
-    const which = options.allScopes === true ? `value of ${name}` : scope === undefined ? `unscoped value of ${name}` : `value of ${name} with the scope ${formatScope(scope)}`;
-    throw new CliError('variable-not-found', `${ownerLabel(owner)} has no ${which}; ${has}`, {
-      exitCode: EXIT.failed,
-      details: { name, scope: scope ?? null, scopes },
-    });
-  }
-  await client.putVariables(owner, existing.filter((variable) => !removes(variable)));
+  const { result: removed } = await updateVariables(ctx.hub().variables, owner, (existing) => {
+    const gone = existing.filter(removes);
+    if (gone.length === 0) {
+      const scopes = existing.filter((variable) => variable.name === name).map((variable) => formatScope(variable.scope));
+      const has = scopes.length === 0 ? `it has no variable ${name}` : `the values of ${name} it has are scoped: ${scopes.join(' | ')}`;
+      const which = options.allScopes === true ? `value of ${name}` : scope === undefined ? `unscoped value of ${name}` : `value of ${name} with the scope ${formatScope(scope)}`;
+      throw new CliError('variable-not-found', `${ownerLabel(owner)} has no ${which}; ${has}`, {
+        exitCode: EXIT.failed,
+        details: { name, scope: scope ?? null, scopes },
+      });
+    }
+    return { variables: existing.filter((variable) => !removes(variable)), result: gone };
+  });
   const shown = removed.map(maskedVariable);
   if (ctx.json) printJson(ctx.io, { ...ownerJson(owner), removed: shown });
   else if (removed.length === 1) printLine(ctx.io, `removed ${name}${scopeSuffix(removed[0]?.scope)} from ${ownerLabel(owner)}`);
@@ -170,11 +178,17 @@ export async function runImportVariables(ctx: CommandContext, options: ImportVar
   // loaded on use: the YAML parser is the CLI's heaviest import
   const { readVariablesFile } = await import('../variables-file.js');
   const incoming = await readVariablesFile(ctx.io.cwd, options.file);
-  const client = ctx.hub().variables;
-  const existing = await client.getVariables(owner, true);
   const replace = options.replace === true;
-  const merged = mergeVariables(existing, incoming, replace);
-  await client.putVariables(owner, merged.variables);
+  // --replace too: what it reports (and the sensitivity a value keeps) comes from the list it replaced.
+  const { result: merged } = await updateVariables(
+    ctx.hub().variables,
+    owner,
+    (existing) => {
+      const result = mergeVariables(existing, incoming, replace);
+      return { variables: result.variables, result };
+    },
+    { missingSetIsEmpty: true },
+  );
   const result: ImportResult = { added: merged.added, updated: merged.updated, removed: merged.removed, total: merged.variables.length };
   if (ctx.json) printJson(ctx.io, { ...ownerJson(owner), file: options.file, mode: replace ? 'replace' : 'merge', ...result });
   else {

@@ -107,7 +107,7 @@ export const variablesCommand: CommandDefinition = {
           .summary('add a value, or replace the one with the same name and scope')
           .description(
             'Add a value of NAME for the scope given by --environment/--role/--machine (none: the unscoped value), or replace the value with the ' +
-              'same name and scope. The whole list is read, changed and sent back. A sensitive value stays sensitive unless --no-sensitive is given. ' +
+              'same name and scope. The whole list is read, changed and sent back (read and changed again if someone else saved it meanwhile). A sensitive value stays sensitive unless --no-sensitive is given. ' +
               'Give secrets with --value-stdin so that they stay out of shell history and process lists.',
           )
           .argument('<name>', 'variable name, as Db.Host or Logging:LogLevel:Default')

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobSchema, SENSITIVE_MASK, type Job, type Step } from '@cuttle/shared';
+import { VariableRepository } from '../variables/variable-repository.js';
 import { DeploymentFixture } from './testing/deployment-fixture.js';
 
 const SECRET = 'pa55-w0rd-for-prod';
@@ -106,17 +107,49 @@ describe('variables in deployments', () => {
     expect(target?.error).toMatch(/Port.*roles web.*roles db/);
   });
 
+  /** Writes the release's snapshot as it is, as one saved before the checks at save time existed. */
+  const writeSnapshot = (version: string, values: Array<{ name: string; value: string }>) => {
+    const { id } = f.db.prepare('SELECT r.id FROM releases r JOIN projects p ON p.id = r.project_id WHERE p.name = ? AND r.version = ?').get('Shop', version) as { id: number };
+    new VariableRepository(f.db).saveSnapshot(id, values.map((v) => ({ ...v, secret: null, scope: null, source: 0, setName: null })), new Date().toISOString());
+  };
+
   it('fails a target with configuration-failed when its variables make the job too large to send', async () => {
-    f.variables.putProjectVariables('Shop', [
+    f.release('Shop', '1.0.0');
+    writeSnapshot('1.0.0', [
       { name: 'Big', value: 'x'.repeat(200 * 1024) },
       { name: 'Bigger', value: '#{Big}#{Big}' },
     ]);
-    f.release('Shop', '1.0.0');
     const deployment = await deploy('1.0.0', 'Test');
     expect(f.jobs.runs).toHaveLength(0);
     const target = f.tasks.get(deployment.taskId).targets[0];
     expect(target).toMatchObject({ state: 'failed', errorCode: 'configuration-failed' });
     expect(target?.error).toMatch(/variables takes \d+ bytes/);
+  });
+
+  it('fails a target with configuration-failed, never an internal error, when a value would grow too long', async () => {
+    f.release('Shop', '1.0.0');
+    const doubling = [{ name: 'D0', value: 'xxxxxxxx' }];
+    for (let i = 1; i <= 32; i++) doubling.push({ name: `D${i}`, value: `#{D${i - 1}}#{D${i - 1}}` });
+    writeSnapshot('1.0.0', doubling);
+    const deployment = await deploy('1.0.0', 'Test');
+    expect(f.jobs.runs).toHaveLength(0);
+    const target = f.tasks.get(deployment.taskId).targets[0];
+    expect(target).toMatchObject({ state: 'failed', errorCode: 'configuration-failed' });
+    expect(target?.error).toMatch(/D18 would be \d+ characters long/);
+  });
+
+  it('warns once per target in the task log about a reference with no value, and turns escapes into literal references', async () => {
+    f.variables.putProjectVariables('Shop', [
+      { name: 'Db.Host', value: 'db-prod', scope: { environments: ['Production'] } },
+      { name: 'Db.Connection', value: 'Host=#{Db.Host};Doc=##{Db.Host}' },
+    ]);
+    f.release('Shop', '1.0.0');
+    const deployment = await deploy('1.0.0', 'Test');
+    const warnings = f.tasks.readLog(deployment.taskId, 0, 1000).filter((e) => e.stream === 'warn').map((e) => e.text);
+    expect(warnings).toEqual(['web-test: Db.Connection refers to #{Db.Host}, which has no value for this target; left as is']);
+    expect(vars(f.jobs.runs[0]!.job).get('Db.Connection')?.value).toBe('Host=#{Db.Host};Doc=#{Db.Host}');
+    await deploy('1.0.0', 'Production');
+    expect(vars(f.jobs.runs.at(-1)!.job).get('Db.Connection')?.value).toBe('Host=db-prod;Doc=#{Db.Host}');
   });
 
   it('deploys a release with its snapshot, also when the variables changed since', async () => {

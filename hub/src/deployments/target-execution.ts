@@ -30,6 +30,8 @@ export class TargetExecution {
   /** the release's variables, or why they could not be loaded (every target then fails configuration-failed) */
   private readonly variables: TaskVariables | { error: string } | null;
   private readonly mask: (text: string) => string;
+  /** machines whose unresolved references the task log already told about (once per target) */
+  private readonly warned = new Set<string>();
 
   constructor(
     private readonly deps: TaskRunnerDeps,
@@ -143,9 +145,13 @@ export class TargetExecution {
       if (job.variables && size > PROTOCOL_LIMITS.maxControlMessageBytes - 1024) {
         throw new ConfigurationError(`the job with its ${job.variables.length} variables takes ${size} bytes; a job may take at most ${PROTOCOL_LIMITS.maxControlMessageBytes - 1024}`);
       }
+      if (this.variables !== null && !this.warned.has(machine)) {
+        this.warned.add(machine);
+        for (const warning of this.variables.warnings(machine)) log.hub(this.taskId, `${machine}: ${this.mask(warning)}`, 'warn', machine);
+      }
     } catch (error) {
-      // an ambiguity or a cycle for this machine, or a snapshot that cannot be read: the job never starts
-      const configuration = error instanceof ConfigurationError || (isCuttleError(error) && (error.code === 'ambiguous-variable' || error.code === 'variable-cycle'));
+      // an ambiguity, a cycle or a value grown too long for this machine, or a snapshot that cannot be read: the job never starts
+      const configuration = error instanceof ConfigurationError || (isCuttleError(error) && CONFIGURATION_CODES.includes(error.code));
       if (!configuration) throw error;
       const message = this.mask(`configuration failed: ${(error as Error).message}`);
       this.update(target, { state: 'failed', errorCode: 'configuration-failed', error: message, finishedAt: now() });
@@ -283,6 +289,9 @@ export class TargetExecution {
 }
 
 class ConfigurationError extends Error {}
+
+/** What resolving a machine's variables may throw: the target fails configuration-failed. */
+const CONFIGURATION_CODES: readonly string[] = ['ambiguous-variable', 'variable-cycle', 'invalid-request'];
 
 /** The tentacle's time for a line when it is one; the hub's otherwise. */
 function timeOf(at: string, clock: () => Date): string {

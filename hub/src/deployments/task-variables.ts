@@ -12,9 +12,12 @@ export interface TaskVariables {
   /**
    * The machine's variables for one job, built-ins included (Cuttle.Machine.Roles is added here,
    * from the machine's roles) and references expanded. Throws a
-   * CuttleError (ambiguous-variable, variable-cycle) when they cannot be resolved for it.
+   * CuttleError (ambiguous-variable, variable-cycle, invalid-request for a value that grows too
+   * long) when they cannot be resolved for it.
    */
   resolve(machine: string, builtIns: JobBuiltIns): JobVariable[];
+  /** What the machine's resolved variables left as it is (a `#{Name}` with no value for it), one message each, for the task log. */
+  warnings(machine: string): readonly string[];
 }
 
 /** Where the task runner gets the variables of a deployment's release. */

@@ -67,6 +67,19 @@ export class EnvironmentRepository {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM deployments WHERE environment = ? COLLATE NOCASE').get(name) as { n: number }).n;
   }
 
+  /** What names the environment in a variable's scope: projects, variable sets and release snapshots (`project version`). */
+  variableUsers(name: string): { projects: string[]; variableSets: string[]; releases: string[] } {
+    const names = (sql: string) => (this.db.prepare(sql).all(name) as Array<{ name: string }>).map((r) => r.name);
+    const named = `json_each(v.scope, '$.environments') e WHERE v.scope IS NOT NULL AND e.value = ? COLLATE NOCASE`;
+    return {
+      projects: names(`SELECT DISTINCT p.name AS name FROM project_variables v JOIN projects p ON p.id = v.project_id, ${named} ORDER BY p.name`),
+      variableSets: names(`SELECT DISTINCT s.name AS name FROM variable_set_variables v JOIN variable_sets s ON s.id = v.set_id, ${named} ORDER BY s.name`),
+      releases: names(
+        `SELECT DISTINCT p.name || ' ' || r.version AS name FROM release_variables v JOIN releases r ON r.id = v.release_id JOIN projects p ON p.id = r.project_id, ${named} ORDER BY 1`,
+      ),
+    };
+  }
+
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
   }

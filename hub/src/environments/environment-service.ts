@@ -33,6 +33,8 @@ export class EnvironmentService {
       if (request.name !== undefined && request.name.toLowerCase() !== current.name.toLowerCase() && this.repo.findByName(request.name)) {
         throw new CuttleError('environment-exists', `An environment named "${request.name}" already exists.`, { name: request.name });
       }
+      // scopes compare names case-insensitively: only a real rename would leave them naming nothing
+      if (request.name !== undefined && request.name.toLowerCase() !== current.name.toLowerCase()) this.refuseIfVariablesName(current.name, 'renamed');
       if (request.name !== undefined && request.name !== current.name) {
         // even a change of case: tentacles on case-sensitive disks would install into a new folder
         const deployments = this.repo.deploymentCount(current.name);
@@ -60,6 +62,7 @@ export class EnvironmentService {
           machines,
         });
       }
+      this.refuseIfVariablesName(current.name, 'removed');
       this.repo.delete(current.id);
       this.repo.reorder(this.repo.list().map((e) => e.id));
     });
@@ -76,6 +79,25 @@ export class EnvironmentService {
     }
     const records = found.map((f) => f.record as EnvironmentRecord);
     return records.filter((r, i) => records.findIndex((o) => o.id === r.id) === i);
+  }
+
+  /**
+   * Variables scoped to the environment name it; renamed or removed, their values would silently
+   * stop matching (a value for the environment falling back to an unscoped one).
+   */
+  private refuseIfVariablesName(name: string, what: 'renamed' | 'removed'): void {
+    const users = this.repo.variableUsers(name);
+    const parts = [
+      users.projects.length > 0 ? `the variables of project(s) ${users.projects.join(', ')}` : null,
+      users.variableSets.length > 0 ? `variable set(s) ${users.variableSets.join(', ')}` : null,
+      users.releases.length > 0 ? `the variable snapshots of release(s) ${users.releases.join(', ')}` : null,
+    ].filter((p) => p !== null);
+    if (parts.length === 0) return;
+    throw new CuttleError(
+      'environment-in-use',
+      `Environment "${name}" cannot be ${what}: ${parts.join('; ')} are scoped to it. Remove it from those scopes first (a release's snapshot changes with snapshot-variables).`,
+      { name, ...users },
+    );
   }
 
   private require(name: string): EnvironmentRecord {

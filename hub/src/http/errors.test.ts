@@ -122,3 +122,32 @@ describe('errorHandler', () => {
     expect(await call('/nowhere')).toMatchObject({ status: 404, body: { error: { code: 'not-found' } } });
   });
 });
+
+describe('logging a refused body', () => {
+  it('logs at debug the error type, status and message, never the raw body', async () => {
+    const lines: string[] = [];
+    const debugLog = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const app = express();
+    app.post('/json', express.json(), (_req, res) => void res.json({}));
+    app.use(errorHandler(debugLog));
+    const local = app.listen(0, '127.0.0.1');
+    await once(local, 'listening');
+    try {
+      const port = (local.address() as AddressInfo).port;
+      const response = await fetch(`http://127.0.0.1:${port}/json`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: '{"password": "hunter2-very-secret", oops}',
+      });
+      expect(response.status).toBe(400);
+      const logged = lines.join('\n');
+      expect(logged).toContain('client error');
+      expect(logged).toContain('entity.parse.failed');
+      expect(logged).toContain('"status":400');
+      expect(logged).not.toContain('hunter2-very-secret');
+    } finally {
+      local.closeAllConnections();
+      await new Promise((resolve) => local.close(resolve));
+    }
+  });
+});

@@ -88,6 +88,16 @@ export function clientError(error: unknown): CuttleError | undefined {
   return new CuttleError(code, message.endsWith('.') ? message : `${message}.`, { status });
 }
 
+/**
+ * What may be logged of a client's error: its type, status and the message the client got, never
+ * what it carries (body-parser's `body`) nor its own message (JSON.parse quotes the text it read).
+ */
+function errorSummary(error: unknown, refused: CuttleError): { type?: string; status?: number; message: string } {
+  const type = typeof error === 'object' && error !== null ? (error as { type?: unknown }).type : undefined;
+  const status = statusOf(error);
+  return { ...(typeof type === 'string' ? { type } : {}), ...(status !== undefined ? { status } : {}), message: refused.message };
+}
+
 /** The one place that turns thrown errors into HTTP answers; client faults are 4xx, unknown faults a bare 500. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
@@ -97,7 +107,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     const refused = clientError(error);
     if (refused) {
-      log.debug({ err: error, method: req.method, path: req.path, code: refused.code }, 'client error');
+      // never the error itself: body-parser attaches the raw body it refused, which may hold secrets
+      log.debug({ ...errorSummary(error, refused), method: req.method, path: req.path, code: refused.code }, 'client error');
       sendError(req, res, refused);
       return;
     }

@@ -20,8 +20,12 @@ export interface PackageCatalog {
 
 /** What projects need of variables: checking the sets a definition includes, and release snapshots. */
 export interface ProjectVariableHooks {
-  /** The hub's spelling of each named variable set, without repeats; throws `variable-set-not-found`. */
-  checkVariableSets(names: readonly string[]): string[];
+  /**
+   * The hub's spelling of each named variable set, without repeats; throws `variable-set-not-found`,
+   * and a CuttleError when the project's variables and these sets' together could not be deployed
+   * (a reference cycle, a value too long, too large for a job).
+   */
+  checkVariableSets(names: readonly string[], projectName: string): string[];
   /** Stores the release's snapshot of the project's variables and its sets' (runs inside the release's transaction). */
   snapshotRelease(projectId: number, releaseId: number, variableSets: readonly string[]): void;
 }
@@ -49,7 +53,7 @@ export class ProjectService {
   put(name: string, given: ProjectDefinition): { project: Project; created: boolean } {
     const now = this.clock().toISOString();
     // included variable sets must exist; they are kept in the hub's spelling
-    const definition = given.variableSets !== undefined && this.variables ? { ...given, variableSets: this.variables.checkVariableSets(given.variableSets) } : given;
+    const definition = given.variableSets !== undefined && this.variables ? { ...given, variableSets: this.variables.checkVariableSets(given.variableSets, name) } : given;
     const created = this.repo.transaction(() => {
       const existing = this.repo.findByName(name);
       if (existing) this.repo.update(existing.id, definition, now);

@@ -2,7 +2,7 @@ import { isCuttleError, type JobVariable } from '@cuttle/shared';
 import type { DeploymentVariables, JobBuiltIns, TaskVariables } from '../deployments/task-variables.js';
 import type { EnvironmentService } from '../environments/environment-service.js';
 import type { MachineService } from '../machines/machine-service.js';
-import { resolveVariables, type BuiltIns } from './resolution.js';
+import { resolveTarget, unresolvedMessage, type BuiltIns } from './resolution.js';
 import type { VariableService } from './variable-service.js';
 
 /**
@@ -19,6 +19,7 @@ export class DeploymentVariableSource implements DeploymentVariables {
   forTask(project: string, release: string, environment: string): TaskVariables {
     const values = this.variables.releaseValues(project, release);
     const machines = this.machines;
+    const warnings = new Map<string, string[]>();
     return {
       secrets: values.filter((v) => v.sensitive).map((v) => v.value),
       environments: this.environments.list().map((e) => e.name),
@@ -30,8 +31,11 @@ export class DeploymentVariableSource implements DeploymentVariables {
           if (!isCuttleError(error)) throw error; // a machine removed meanwhile matches no role scope
         }
         const all: BuiltIns = { ...(builtIns as BuiltIns), 'Cuttle.Machine.Roles': roles.join(',') };
-        return resolveVariables(values, { environment, machine, roles }, all).map((v) => ({ name: v.name, value: v.value, sensitive: v.sensitive }));
+        const resolved = resolveTarget(values, { environment, machine, roles }, all);
+        warnings.set(machine, resolved.unresolved.map(unresolvedMessage));
+        return resolved.variables.map((v) => ({ name: v.name, value: v.value, sensitive: v.sensitive }));
       },
+      warnings: (machine) => warnings.get(machine) ?? [],
     };
   }
 }

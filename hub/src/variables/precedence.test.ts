@@ -78,7 +78,7 @@ describe('resolving for a target', () => {
     expect(resolved.map((r) => r.name)).toEqual(['Cuttle.Project.Name', 'Cuttle.Environment.Name', 'Conn', 'Password', 'Note']);
     const byName = new Map(resolved.map((r) => [r.name, r]));
     expect(byName.get('Conn')).toMatchObject({ value: 'Server=db;Password=s3cret!;Env=Production', sensitive: true, source: { kind: 'project', matchedBy: 'unscoped' } });
-    expect(byName.get('Note')).toMatchObject({ value: 'keep ##{Conn} and #{Missing}', sensitive: false, source: { kind: 'variable-set', set: 'set1' } });
+    expect(byName.get('Note')).toMatchObject({ value: 'keep #{Conn} and #{Missing}', sensitive: false, source: { kind: 'variable-set', set: 'set1' } });
     expect(byName.get('Cuttle.Project.Name')?.source).toEqual({ kind: 'built-in', set: null, scope: null, matchedBy: 'unscoped' });
   });
 

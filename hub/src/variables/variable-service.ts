@@ -11,12 +11,13 @@ import type { Clock } from '../clock.js';
 import type { EnvironmentService } from '../environments/environment-service.js';
 import type { MachineService } from '../machines/machine-service.js';
 import type { ProjectRecord, ProjectRepository } from '../projects/project-repository.js';
-import { assertNoCycle } from './references.js';
-import { resolveVariables } from './resolution.js';
+import { assertFitsInJob } from './job-size.js';
+import { resolveTarget, unresolvedMessage } from './resolution.js';
 import type { SecretBox } from './secret-box.js';
 import { checkVariables, type ScopeCatalog } from './variable-validation.js';
 import { scopeKey, secretAad, type PlainVariable, type SourcedVariable, type StoredVariable } from './variable-model.js';
 import type { SnapshotVariable, VariableRepository } from './variable-repository.js';
+import { checkIfMatch, variablesEtag } from './variables-etag.js';
 
 export interface VariableSetView {
   name: string;
@@ -66,13 +67,24 @@ export class VariableService {
     return this.repo.projectVariables(this.requireProject(projectName).id).map(maskedView);
   }
 
-  /** Replaces the project's whole list. A sensitive value sent as SENSITIVE_MASK keeps the stored secret of the same name and scope. */
-  putProjectVariables(projectName: string, variables: readonly Variable[]): Variable[] {
+  /** The ETag of the project's stored list (it changes with every save that changes a row). */
+  projectVariablesEtag(projectName: string): string {
+    return variablesEtag(this.repo.projectVariables(this.requireProject(projectName).id));
+  }
+
+  /**
+   * Replaces the project's whole list. A sensitive value sent as SENSITIVE_MASK keeps the stored
+   * secret of the same name and scope. With `ifMatch`, refuses (`variables-changed`) unless the
+   * stored list still has that ETag.
+   */
+  putProjectVariables(projectName: string, variables: readonly Variable[], ifMatch?: string): Variable[] {
     const saved = this.repo.transaction(() => {
       const project = this.requireProject(projectName);
-      const { stored, plain } = this.prepare(variables, this.repo.projectVariables(project.id));
+      const existing = this.repo.projectVariables(project.id);
+      checkIfMatch(ifMatch, variablesEtag(existing), `project ${project.name}`);
+      const { stored, plain } = this.prepare(variables, existing);
       const sets = this.includedSets(project).flatMap((set) => this.repo.setVariables(set.id).map((v) => this.plain(v)));
-      assertNoCycle([...plain, ...sets]);
+      assertFitsInJob([...plain, ...sets], `project ${project.name}`);
       this.repo.replaceProjectVariables(project.id, stored);
       return { project: project.name, stored };
     });
@@ -89,17 +101,25 @@ export class VariableService {
     return { name: set.name, variables: this.repo.setVariables(set.id).map(maskedView), createdAt: set.createdAt, updatedAt: set.updatedAt };
   }
 
-  putSet(name: string, variables: readonly Variable[]): { set: VariableSetView; created: boolean } {
+  /** The ETag of the set's stored list; throws `variable-set-not-found`. */
+  setEtag(name: string): string {
+    return variablesEtag(this.repo.setVariables(this.requireSet(name).id));
+  }
+
+  /** Creates or replaces a set's list; `ifMatch` as for putProjectVariables (a set that does not exist matches no ETag). */
+  putSet(name: string, variables: readonly Variable[], ifMatch?: string): { set: VariableSetView; created: boolean } {
     const result = this.repo.transaction(() => {
       const existing = this.repo.findSet(name);
-      const { stored, plain } = this.prepare(variables, existing ? this.repo.setVariables(existing.id) : []);
-      assertNoCycle(plain);
-      // every project that includes the set must stay free of cycles with its new values
+      const before = existing ? this.repo.setVariables(existing.id) : [];
+      checkIfMatch(ifMatch, existing ? variablesEtag(before) : null, `variable set ${existing?.name ?? name}`);
+      const { stored, plain } = this.prepare(variables, before);
+      assertFitsInJob(plain, `variable set ${existing?.name ?? name}`);
+      // every project that includes the set must stay free of cycles with its new values, and fit in a job
       for (const project of this.projectsIncluding(existing?.name ?? name)) {
         const others = this.includedSets(project)
           .filter((s) => s.name.toLowerCase() !== name.toLowerCase())
           .flatMap((s) => this.repo.setVariables(s.id).map((v) => this.plain(v)));
-        assertNoCycle([...this.repo.projectVariables(project.id).map((v) => this.plain(v)), ...others, ...plain]);
+        assertFitsInJob([...this.repo.projectVariables(project.id).map((v) => this.plain(v)), ...others, ...plain], `project ${project.name}`);
       }
       this.repo.saveSet(existing?.name ?? name, stored, this.clock().toISOString());
       return { created: existing === null, count: stored.length };
@@ -123,12 +143,22 @@ export class VariableService {
     this.log.info({ variableSet: name }, 'variable set deleted');
   }
 
-  /** The hub's spelling of each set name, without repeats; throws `variable-set-not-found`. */
-  checkVariableSets(names: readonly string[]): string[] {
+  /**
+   * The hub's spelling of each set name, without repeats; throws `variable-set-not-found`. With
+   * the project's name, also checks that its variables and these sets' together have no cycle
+   * and fit in a job (`variable-cycle`, `invalid-request`, `variables-too-large`).
+   */
+  checkVariableSets(names: readonly string[], projectName?: string): string[] {
     const out: string[] = [];
     for (const name of names) {
       const set = this.requireSet(name);
       if (!out.some((n) => n.toLowerCase() === set.name.toLowerCase())) out.push(set.name);
+    }
+    if (projectName !== undefined) {
+      const project = this.projects.findByName(projectName);
+      const own = project ? this.repo.projectVariables(project.id).map((v) => this.plain(v)) : [];
+      const sets = out.flatMap((name) => this.repo.setVariables(this.requireSet(name).id).map((v) => this.plain(v)));
+      assertFitsInJob([...own, ...sets], `project ${project?.name ?? projectName}`);
     }
     return out;
   }
@@ -140,6 +170,8 @@ export class VariableService {
       const set = this.repo.findSet(setName);
       if (set) entries.push(...this.repo.setVariables(set.id).map((v) => ({ ...v, source: index + 1, setName: set.name })));
     });
+    // what was saved before these checks existed (or a set changed since) must not reach deployments
+    assertFitsInJob(entries.map((v) => this.plain(v)), 'the release');
     this.repo.saveSnapshot(releaseId, entries, this.clock().toISOString());
   }
 
@@ -167,6 +199,11 @@ export class VariableService {
 
   /** The project's current variables resolved for a target, sensitive values masked. */
   preview(projectName: string, query: PreviewQuery): VariablePreview {
+    return this.previewWithWarnings(projectName, query).preview;
+  }
+
+  /** preview, with a message for each reference left as it is because its name has no value for the target. */
+  previewWithWarnings(projectName: string, query: PreviewQuery): { preview: VariablePreview; warnings: string[] } {
     const project = this.requireProject(projectName);
     const environment = this.environments.get(query.environment);
     let machineName: string | null = null;
@@ -184,7 +221,7 @@ export class VariableService {
     }
     const values: SourcedVariable[] = this.repo.projectVariables(project.id).map((v) => ({ ...this.plain(v), source: 0, set: null }));
     this.includedSets(project).forEach((set, index) => values.push(...this.repo.setVariables(set.id).map((v) => ({ ...this.plain(v), source: index + 1, set: set.name }))));
-    const resolved = resolveVariables(
+    const resolved = resolveTarget(
       values,
       { environment: environment.name, machine: machineName, roles },
       {
@@ -198,18 +235,19 @@ export class VariableService {
         'Cuttle.Deployment.Id': PREVIEW_PLACEHOLDERS.deployment,
       },
     );
-    return {
+    const preview: VariablePreview = {
       project: project.name,
       environment: environment.name,
       machine: machineName,
       roles,
-      variables: resolved.map((v) => (v.sensitive ? { ...v, value: SENSITIVE_MASK } : v)),
+      variables: resolved.variables.map((v) => (v.sensitive ? { ...v, value: SENSITIVE_MASK } : v)),
     };
+    return { preview, warnings: resolved.unresolved.map(unresolvedMessage) };
   }
 
   /** Checks the list and seals its sensitive values; returns what to store and the values in the clear (for the cycle check). */
   private prepare(variables: readonly Variable[], existing: readonly StoredVariable[]): { stored: StoredVariable[]; plain: PlainVariable[] } {
-    const checked = checkVariables(variables, this.catalog());
+    const checked = checkVariables(variables, this.catalog(), existing);
     const stored: StoredVariable[] = [];
     const plain: PlainVariable[] = [];
     checked.forEach((variable, index) => {

@@ -19,12 +19,25 @@ export function isReservedName(name: string): boolean {
   return BUILT_IN_LOWER.has(name.toLowerCase()) || name.toLowerCase().startsWith('cuttle.');
 }
 
+type Dimension = 'environments' | 'roles' | 'machines';
+type StaleNames = Record<Dimension, ReadonlyMap<string, string>>;
+
+/** Every name the stored list's scopes use, per dimension (lower case -> stored spelling). */
+function storedNames(stored: ReadonlyArray<{ scope: VariableScope | null }>): StaleNames {
+  const out = { environments: new Map<string, string>(), roles: new Map<string, string>(), machines: new Map<string, string>() };
+  for (const { scope } of stored) for (const d of ['environments', 'roles', 'machines'] as const) for (const name of scope?.[d] ?? []) out[d].set(name.toLowerCase(), name);
+  return out;
+}
+
 /**
  * Checks a list that is about to be saved (names are already checked by the schema): no reserved
  * name, scopes that name only what exists (returned with the hub's spelling of environments and
  * machines, and without repeats), and no two values of a name that some target could not tell apart.
+ * A name the stored list already used is accepted even when it no longer exists (a removed machine
+ * or role matches no target and must not block editing the rest); only new names must exist.
  */
-export function checkVariables(variables: readonly Variable[], catalog: ScopeCatalog): CheckedVariable[] {
+export function checkVariables(variables: readonly Variable[], catalog: ScopeCatalog, stored: ReadonlyArray<{ scope: VariableScope | null }> = []): CheckedVariable[] {
+  const stale = storedNames(stored);
   const normalized = variables.map((variable, index) => {
     if (isReservedName(variable.name)) {
       throw new CuttleError('reserved-variable', `Variable ${variable.name} (index ${index}) uses a reserved name: Cuttle.* names are the built-in variables.`, {
@@ -32,21 +45,21 @@ export function checkVariables(variables: readonly Variable[], catalog: ScopeCat
         name: variable.name,
       });
     }
-    return { ...variable, scope: checkScope(variable, index, catalog) };
+    return { ...variable, scope: checkScope(variable, index, catalog, stale) };
   });
   checkAmbiguity(normalized, catalog);
   return normalized;
 }
 
-function checkScope(variable: Variable, index: number, catalog: ScopeCatalog): VariableScope | null {
+function checkScope(variable: Variable, index: number, catalog: ScopeCatalog, stale: StaleNames): VariableScope | null {
   const scope = normalScope(variable.scope);
   if (!scope) return null;
-  const resolve = (kind: 'environments' | 'roles' | 'machines', known: readonly string[]): string[] | undefined => {
+  const resolve = (kind: Dimension, known: readonly string[]): string[] | undefined => {
     const names = scope[kind];
     if (!names) return undefined;
     const out: string[] = [];
     for (const name of names) {
-      const found = known.find((k) => k.toLowerCase() === name.toLowerCase());
+      const found = known.find((k) => k.toLowerCase() === name.toLowerCase()) ?? stale[kind].get(name.toLowerCase());
       if (found === undefined) {
         const what = kind === 'environments' ? 'environment' : kind === 'roles' ? 'role' : 'machine';
         throw new CuttleError('unknown-scope', `Variable ${variable.name} (index ${index}) is scoped to ${what} "${name}", which does not exist.`, {

@@ -16,12 +16,14 @@ export function variableSetsRoutes(variables: VariableService): Router {
     res.json({ items: variables.listSets() });
   });
   router.get('/variable-sets/:name', (req, res) => {
-    res.json(variables.getSet(nameParam(req.params.name)));
+    const name = nameParam(req.params.name);
+    const set = variables.getSet(name);
+    res.set('ETag', variables.setEtag(name)).json(set);
   });
   router.put('/variable-sets/:name', ...jsonBody(VARIABLES_BODY_LIMIT), (req, res) => {
     const name = nameParam(req.params.name);
-    const { set, created } = variables.putSet(name, parseVariableList(req.body));
-    res.status(created ? 201 : 200).json(set);
+    const { set, created } = variables.putSet(name, parseVariableList(req.body), req.get('If-Match'));
+    res.status(created ? 201 : 200).set('ETag', variables.setEtag(name)).json(set);
   });
   router.delete('/variable-sets/:name', (req, res) => {
     variables.deleteSet(nameParam(req.params.name));

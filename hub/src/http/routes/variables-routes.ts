@@ -23,6 +23,9 @@ export function parseVariableList(body: unknown): Variable[] {
   throw new CuttleError(error.code, error.message, { ...error.details, index: at, name: typeof raw?.name === 'string' ? raw.name : null });
 }
 
+/** Names each `#{Name}` a preview left as it is (no value for the target), separated by "; ". */
+export const WARNINGS_HEADER = 'X-Cuttle-Warnings';
+
 const PreviewQuerySchema = z.object({
   environment: EnvironmentNameSchema,
   machine: MachineNameSchema.optional(),
@@ -36,17 +39,23 @@ export function variablesRoutes(variables: VariableService): Router {
   const nameParam = (raw: unknown) => parseWith(ProjectNameSchema, raw, 'project name');
 
   router.get('/projects/:name/variables', (req, res) => {
-    res.json({ variables: variables.projectVariables(nameParam(req.params.name)) });
+    const name = nameParam(req.params.name);
+    const list = variables.projectVariables(name);
+    res.set('ETag', variables.projectVariablesEtag(name)).json({ variables: list });
   });
   router.put('/projects/:name/variables', ...jsonBody(VARIABLES_BODY_LIMIT), (req, res) => {
     const name = nameParam(req.params.name);
-    res.json({ variables: variables.putProjectVariables(name, parseVariableList(req.body)) });
+    const saved = variables.putProjectVariables(name, parseVariableList(req.body), req.get('If-Match'));
+    res.set('ETag', variables.projectVariablesEtag(name)).json({ variables: saved });
   });
   router.get('/projects/:name/variables/preview', (req, res) => {
     const name = nameParam(req.params.name);
     const query = parseWith(PreviewQuerySchema, req.query, 'query');
     const roles = query.role === undefined ? [] : Array.isArray(query.role) ? query.role : [query.role];
-    res.json(variables.preview(name, { environment: query.environment, machine: query.machine, roles }));
+    const { preview, warnings } = variables.previewWithWarnings(name, { environment: query.environment, machine: query.machine, roles });
+    // the preview's shape stays as it is; references left as they are are told beside it
+    if (warnings.length > 0) res.set(WARNINGS_HEADER, warnings.join('; '));
+    res.json(preview);
   });
   router.post('/projects/:name/releases/:version/snapshot-variables', (req, res) => {
     res.json(variables.refreshSnapshot(nameParam(req.params.name), String(req.params.version)));
