@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { SENSITIVE_MASK, type JobVariable } from '@cuttle/shared';
+import { PROTOCOL_LIMITS, SENSITIVE_MASK, type JobVariable } from '@cuttle/shared';
 import { DeployHarness } from '../test-support/deploy-harness.js';
 import { deployJob, jobMessages, jobPhases, jobResult, jobText, scriptJob, servePackage, startJob } from '../test-support/fake-hub-jobs.js';
 import { TempDirs } from '../test-support/temp-dir.js';
@@ -133,5 +133,21 @@ describe('variables in run-script jobs', () => {
     expect(text).toContain('stdout: stale=none');
     expect(text).toContain('stdout: #{Db.Connection}');
     expect(text).not.toContain(SECRET);
+  });
+
+  it('masks a secret that a long output line is cut across, leaving no part of it', async () => {
+    const { h } = await setup();
+    // the secret starts a few characters before the cut at maxLogLineChars and ends after it
+    const before = PROTOCOL_LIMITS.maxLogLineChars - 6;
+    const script = `printf '%${before}s' '' | tr ' ' x\necho "$CUTTLE_VAR_Db_Password and the rest"\nexit 1\n`;
+    startJob(h.socket, 'long-line', scriptJob(script, { variables, step: 'long' }));
+    await jobResult(h.socket, 'long-line');
+    const line = jobText(h.socket, 'long-line')
+      .split('\n')
+      .find((l) => l.startsWith('stdout: xxx'));
+    expect(line).toBeDefined();
+    expect(line!.length).toBe('stdout: '.length + PROTOCOL_LIMITS.maxLogLineChars);
+    expect(line).toMatch(/x\*+…$/);
+    expect(line).not.toContain(SECRET.slice(0, 3));
   });
 });

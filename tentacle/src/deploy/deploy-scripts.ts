@@ -45,6 +45,7 @@ export async function runLogged(rt: JobRuntime, services: DeployServices, file: 
       records: services.records,
       jobId: rt.jobId,
       discardingOutput: () => rt.log.droppingOutput,
+      lineReadChars: rt.log.lineReadChars,
     });
     const line = `${name} ${describeExit(exit)} after ${seconds(exit.durationMs)}`;
     if (exit.code === 0) rt.log.info(line);

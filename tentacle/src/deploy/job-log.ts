@@ -1,7 +1,7 @@
 import { PROTOCOL_LIMITS, type JobLogLine, type LogStream } from '@cuttle/shared';
 import type { HubChannel } from '../agent/job-handler.js';
 import { DEPLOY_DEFAULTS } from './deploy-defaults.js';
-import { cutLine } from './line-splitter.js';
+import { NO_SECRETS, type SecretMasker } from './secret-masker.js';
 
 /** Most lines per job-log message (the schema's limit). */
 const MAX_LINES = 200;
@@ -18,8 +18,8 @@ export interface OutputLimits {
 /**
  * The log of one job on its way to the hub: lines are batched into job-log messages of at most
  * 200 lines, maxLogBatchChars characters and (JSON-encoded) maxControlMessageBytes bytes, sent as a
- * batch fills and at least every logFlushIntervalMs. Every line is masked first (the job's sensitive
- * values become SENSITIVE_MASK). Anything else the job sends goes through
+ * batch fills and at least every logFlushIntervalMs. Every line is masked before it is cut to
+ * maxLogLineChars (the job's sensitive values become SENSITIVE_MASK). Anything else the job sends goes through
  * `send`, which flushes first so that the hub sees lines and phases in order.
  * Script output (stdout, stderr) past `outputLimits` is dropped after one warn line that says so;
  * the tentacle's own info/warn/error lines always go.
@@ -38,10 +38,23 @@ export class JobLog {
     private readonly jobId: string,
     private readonly highWaterBytes: number,
     private readonly flushIntervalMs: number = PROTOCOL_LIMITS.logFlushIntervalMs,
-    /** applied to every line before it is sent: masks the job's secrets */
-    readonly mask: (text: string) => string = (text) => text,
+    /** applied to every line before it is cut and sent: masks the job's secrets */
+    private readonly masker: SecretMasker = NO_SECRETS,
     private readonly outputLimits: OutputLimits = { lines: DEPLOY_DEFAULTS.maxJobOutputLines, bytes: DEPLOY_DEFAULTS.maxJobOutputBytes },
   ) {}
+
+  /** `text` with the job's secrets masked. */
+  mask(text: string): string {
+    return this.masker.mask(text);
+  }
+
+  /**
+   * How many characters of a script's output line to read before skipping the rest: past the cut at
+   * maxLogLineChars by the longest secret, so that a secret across the cut is masked whole.
+   */
+  get lineReadChars(): number {
+    return PROTOCOL_LIMITS.maxLogLineChars + this.masker.reach;
+  }
 
   /** True once the job's script output reached its limit: further output is dropped unread. */
   get droppingOutput(): boolean {
@@ -71,7 +84,7 @@ export class JobLog {
         return;
       }
     }
-    const entry: JobLogLine = { at: new Date().toISOString(), stream, text: cutLine(this.mask(text), PROTOCOL_LIMITS.maxLogLineChars) };
+    const entry: JobLogLine = { at: new Date().toISOString(), stream, text: this.masker.maskLine(text, PROTOCOL_LIMITS.maxLogLineChars) };
     const bytes = Buffer.byteLength(JSON.stringify(entry));
     if (this.chars + entry.text.length > PROTOCOL_LIMITS.maxLogBatchChars || this.bytes + bytes > PROTOCOL_LIMITS.maxControlMessageBytes - ENVELOPE_BYTES) {
       this.flush();

@@ -27,6 +27,8 @@ export interface ScriptRun {
   jobId: string | null;
   /** while true, the script's output is read (so that it never blocks) but not split into lines: it is being dropped */
   discardingOutput?: () => boolean;
+  /** characters of an output line read before the rest is skipped (default maxLogLineChars) */
+  lineReadChars?: number;
 }
 
 export interface ScriptExit {
@@ -84,7 +86,7 @@ export function runScript(run: ScriptRun): Promise<ScriptExit> {
       ['stdout', child.stdout],
       ['stderr', child.stderr],
     ] as const) {
-      const lines = new LineSplitter((line) => run.output(name, line), PROTOCOL_LIMITS.maxLogLineChars);
+      const lines = new LineSplitter((line) => run.output(name, line), run.lineReadChars ?? PROTOCOL_LIMITS.maxLogLineChars);
       stream.on('data', (chunk: Buffer) => {
         if (run.discardingOutput?.() !== true) lines.write(chunk);
         if (run.congested()) holdOutput();

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseDocument } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DeployPackageJob, JobPhase, TentacleMessage } from '@cuttle/shared';
 import { deployJob } from '../../test-support/fake-hub-jobs.js';
@@ -130,7 +131,8 @@ describe('configureRelease: environment transform files', () => {
     await configureRelease(f.rt, job({ variables, substituteIn: ['**/*.json'] }), f.dir, options);
 
     expect(JSON.parse(await read(f, 'appsettings.json'))).toEqual({ Logging: { Level: 'Error', Console: true }, Hosts: ['p1'], Db: 'Server=db-prod' });
-    expect(await read(f, 'appsettings.json')).toMatch(/^\{\n {2}"Logging": \{\n {4}"Level": "Error",/);
+    // edited in place: the inline object and array keep their layout
+    expect(await read(f, 'appsettings.json')).toBe('{\n  "Logging": { "Level": "Error", "Console": true },\n  "Hosts": ["p1"],\n  "Db": "Server=db-prod"\n}\n');
     const yaml = await read(f, 'config/app.yaml');
     expect(yaml).toContain('# app settings');
     expect(yaml).toContain('file: app.log # keep');
@@ -163,6 +165,22 @@ describe('configureRelease: environment transform files', () => {
     const failure = await failureOf(configureRelease(f.rt, job({}), f.dir, options));
     expect(failure.code).toBe('configuration-failed');
     expect(failure.message).toMatch(/^config\.yml is not valid YAML \(line \d+, column \d+\): /);
+  });
+
+  it('never quotes the YAML file in a failure: an alias without an anchor is named by line and column only', async () => {
+    const f = await fixture({ 'config.yml': 'a: 1\n', 'config.Production.yml': 'a: 2\nb: *Pa55word-XY\n' });
+    const failure = await failureOf(configureRelease(f.rt, job({}), f.dir, options));
+    expect(failure).toMatchObject({ code: 'configuration-failed', message: 'config.Production.yml is not valid YAML (line 2, column 4): an alias names no anchor defined before it' });
+    const g = await fixture({ 'config.yml': 'a: "Pa55word-XY\\q"\n', 'config.Production.yml': 'a: 1\n' });
+    const syntax = await failureOf(configureRelease(g.rt, job({}), g.dir, options));
+    expect(syntax.message).toMatch(/^config\.yml is not valid YAML \(line 1, column \d+\): /);
+    expect(syntax.message).not.toContain('Pa55');
+  });
+
+  it('merges a YAML transform into a key that is an alias of a map, keeping the keys it does not set', async () => {
+    const f = await fixture({ 'config.yml': 'defaults: &defaults\n  retries: 3\n  timeout: 30\ndb: *defaults\n', 'config.Production.yml': 'db:\n  timeout: 60\n' });
+    await configureRelease(f.rt, job({}), f.dir, options);
+    expect(parseDocument(await read(f, 'config.yml')).toJS()).toEqual({ defaults: { retries: 3, timeout: 30 }, db: { retries: 3, timeout: 60 } });
   });
 });
 

@@ -2,14 +2,14 @@ import { lstat, readFile, rm } from 'node:fs/promises';
 import type { DeployPackageJob } from '@cuttle/shared';
 import { asJobFailure, JobFailure } from '../job-failure.js';
 import type { JobRuntime } from '../job-runtime.js';
-import { deepMerge, deepMergeIntoYaml } from './deep-merge.js';
+import { deepMergeIntoYaml } from './deep-merge.js';
 import { readTextFile, writeReleaseFile } from './file-text.js';
-import { formatJsonLike, parseJsonFile } from './json-text.js';
+import { mergeJsonText } from './json-merge.js';
 import { listReleaseFiles, matchFiles, releasePath } from './release-files.js';
 import { replaceInJson, replaceInYaml, type KeyPathVariable } from './structured-replace.js';
 import { substituteText } from './substitute.js';
 import { findTransformFiles, sameEnvironment, transformKind, type TransformFile } from './transform-files.js';
-import { formatYamlDocuments, parseSingleYamlFile, parseYamlFile } from './yaml-text.js';
+import { formatYamlDocuments, parseSingleYamlFile, parseYamlFile, yamlToJs } from './yaml-text.js';
 
 export interface ConfigureOptions {
   /** files larger than this are not substituted, merged or replaced into */
@@ -124,14 +124,12 @@ async function applyTransform(ctx: Context, transform: TransformFile): Promise<v
   const overText = await readConfigText(ctx, file);
   let merged: string;
   if (kind === 'json') {
-    const baseValue = parseJsonFile(baseText.text, base);
-    const overValue = parseJsonFile(overText.text, file);
-    merged = formatJsonLike(baseText.text, deepMerge(baseValue, overValue));
+    merged = mergeJsonText(baseText.text, overText.text, base, file);
   } else {
     const baseDoc = parseSingleYamlFile(baseText.text, base);
     const overDoc = parseSingleYamlFile(overText.text, file);
     // an empty transform file (or one with only comments) changes nothing
-    if (overDoc.contents !== null) deepMergeIntoYaml(baseDoc, overDoc.toJS());
+    if (overDoc.contents !== null) deepMergeIntoYaml(baseDoc, yamlToJs(overDoc, file));
     merged = formatYamlDocuments([baseDoc]);
   }
   await writeReleaseFile(releasePath(ctx.root, base), merged, baseText);
@@ -149,9 +147,7 @@ async function replaceStructured(ctx: Context, file: string, variables: readonly
   let skipped: string[];
   let text: string;
   if (kind === 'json') {
-    const result = replaceInJson(parseJsonFile(read.text, file), variables, file);
-    ({ set, skipped } = result);
-    text = formatJsonLike(read.text, result.root);
+    ({ set, skipped, text } = replaceInJson(read.text, variables, file));
   } else {
     const documents = parseYamlFile(read.text, file);
     set = [];

@@ -1,33 +1,6 @@
 import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { deepMerge, deepMergeIntoYaml } from './deep-merge.js';
-
-describe('deepMerge', () => {
-  it('merges nested objects, the second one winning, arrays replaced whole', () => {
-    const base = { Logging: { Level: 'Warning', Console: { Color: true } }, Hosts: ['a', 'b', 'c'], Keep: 1 };
-    const over = { Logging: { Level: 'Debug', File: 'x.log' }, Hosts: ['z'], New: { A: null } };
-    expect(deepMerge(base, over)).toEqual({
-      Logging: { Level: 'Debug', Console: { Color: true }, File: 'x.log' },
-      Hosts: ['z'],
-      Keep: 1,
-      New: { A: null },
-    });
-    expect(base.Logging.Level).toBe('Warning');
-  });
-
-  it('takes the second value whole when either side is not an object', () => {
-    expect(deepMerge({ a: { b: 1 } }, { a: 'flat' })).toEqual({ a: 'flat' });
-    expect(deepMerge({ a: 'flat' }, { a: { b: 1 } })).toEqual({ a: { b: 1 } });
-    expect(deepMerge([1, 2], { a: 1 })).toEqual({ a: 1 });
-  });
-
-  it('keeps the base key order, adds new keys at the end, and treats __proto__ as a plain key', () => {
-    const merged = deepMerge({ z: 1, a: 2 }, JSON.parse('{"a": 3, "__proto__": {"polluted": true}, "m": 4}')) as Record<string, unknown>;
-    expect(Object.keys(merged)).toEqual(['z', 'a', '__proto__', 'm']);
-    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-  });
-});
+import { deepMergeIntoYaml } from './deep-merge.js';
 
 describe('deepMergeIntoYaml', () => {
   it('merges into the document, keeping comments outside what it replaces', () => {
@@ -46,5 +19,19 @@ describe('deepMergeIntoYaml', () => {
     const scalar = parseDocument('just text\n');
     deepMergeIntoYaml(scalar, { a: 1 });
     expect(scalar.toJS()).toEqual({ a: 1 });
+  });
+
+  it('merges into a key that is an alias of a map: the alias target\'s keys stay, the anchor and its other aliases are unchanged', () => {
+    const doc = parseDocument('defaults: &defaults\n  retries: 3\n  timeout: 30\ndb: *defaults\ncache: *defaults\n');
+    deepMergeIntoYaml(doc, { db: { timeout: 60 } });
+    expect(doc.toJS()).toEqual({ defaults: { retries: 3, timeout: 30 }, db: { retries: 3, timeout: 60 }, cache: { retries: 3, timeout: 30 } });
+    expect(parseDocument(doc.toString()).toJS()).toEqual(doc.toJS());
+    expect(doc.toString()).toContain('cache: *defaults');
+  });
+
+  it('replaces an alias whole when the override is not a map', () => {
+    const doc = parseDocument('defaults: &defaults\n  retries: 3\ndb: *defaults\n');
+    deepMergeIntoYaml(doc, { db: 'none' });
+    expect(doc.toJS()).toEqual({ defaults: { retries: 3 }, db: 'none' });
   });
 });

@@ -1,4 +1,4 @@
-import { isMap, type Document } from 'yaml';
+import { isAlias, isMap, type Document } from 'yaml';
 
 export type PlainObject = Record<string, unknown>;
 
@@ -6,34 +6,27 @@ export function isPlainObject(value: unknown): value is PlainObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Sets an own property, also one named `__proto__` (plain assignment would change the prototype). */
-export function setOwn(target: PlainObject, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
 /**
- * `over` merged into `base`: objects are merged key by key, recursively; anything else (an array, a
- * scalar, an object meeting a non-object) is taken from `over` whole. Keys keep the base's order,
- * new ones follow. Neither input is changed.
- */
-export function deepMerge(base: unknown, over: unknown): unknown {
-  if (!isPlainObject(base) || !isPlainObject(over)) return over;
-  const merged: PlainObject = {};
-  for (const key of Object.keys(base)) setOwn(merged, key, base[key]);
-  for (const key of Object.keys(over)) setOwn(merged, key, Object.hasOwn(base, key) ? deepMerge(base[key], over[key]) : over[key]);
-  return merged;
-}
-
-/**
- * The same merge into a YAML document, in place: only what `over` sets is replaced, so the base's
- * comments and layout elsewhere are kept.
+ * An environment's YAML transform merged into its base document, in place: maps are merged key by
+ * key, recursively; anything else (a sequence, a scalar, a map meeting a non-map) replaces the base's
+ * value whole. Only what `over` sets is replaced, so the base's comments and layout elsewhere are
+ * kept. A base key that is an alias of a map is merged into a copy of that map (see mergeAt).
  */
 export function deepMergeIntoYaml(doc: Document, over: unknown): void {
   mergeAt(doc, [], over);
 }
 
 function mergeAt(doc: Document, at: string[], over: unknown): void {
-  const node = at.length === 0 ? doc.contents : doc.getIn(at, true);
+  let node = at.length === 0 ? doc.contents : doc.getIn(at, true);
+  if (isAlias(node) && at.length > 0 && isPlainObject(over)) {
+    const target = node.resolve(doc);
+    if (isMap(target)) {
+      // merging into the anchored map would change every other alias of it (and the anchor's own
+      // key): this key gets a plain copy of the map, without anchors, that the merge then changes
+      node = doc.createNode(target.toJS(doc), { aliasDuplicateObjects: false });
+      doc.setIn(at, node);
+    }
+  }
   if (isMap(node) && isPlainObject(over)) {
     for (const key of Object.keys(over)) mergeAt(doc, [...at, key], over[key]);
     return;

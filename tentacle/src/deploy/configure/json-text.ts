@@ -2,9 +2,9 @@ import { JobFailure } from '../job-failure.js';
 import { describePosition } from './text-position.js';
 
 /**
- * JSON files in a release: parsed with a failure that names the file and the line and column of the
- * first problem (never an excerpt of the contents, which may hold a substituted secret), and written
- * back in the layout the file had: its indentation, line endings and final line break.
+ * Checks that a JSON file of a release is strict JSON (no comments, no trailing commas), with a
+ * failure that names the file and the line and column of the first problem and a generic reason,
+ * never an excerpt of the contents (which may hold a substituted secret).
  */
 export function parseJsonFile(text: string, file: string): unknown {
   try {
@@ -13,15 +13,6 @@ export function parseJsonFile(text: string, file: string): unknown {
     const problem = locateJsonProblem(text);
     throw new JobFailure('configuration-failed', `${file} is not valid JSON (${describePosition(text, problem.offset)}): ${problem.reason}`);
   }
-}
-
-/** `value` as JSON laid out like `original`. */
-export function formatJsonLike(original: string, value: unknown): string {
-  const indent = /\n([ \t]+)\S/.exec(original)?.[1] ?? (original.trimEnd().includes('\n') ? '  ' : '');
-  let text = JSON.stringify(value, null, indent);
-  if (original.includes('\r\n')) text = text.replace(/\n/g, '\r\n');
-  if (/\r?\n$/.test(original)) text += original.includes('\r\n') ? '\r\n' : '\n';
-  return text;
 }
 
 interface JsonProblem {
@@ -111,7 +102,8 @@ export function locateJsonProblem(text: string): JsonProblem {
         return;
       }
     }
-    fail(`unexpected character ${JSON.stringify(c)}`);
+    // the character itself is not named: the file may hold a substituted secret
+    fail('unexpected character');
   };
   try {
     if (text.startsWith('\ufeff')) i = 1;

@@ -23,14 +23,16 @@ describe('typedValue', () => {
 });
 
 describe('replaceInJson', () => {
+  const json = (value: unknown): string => JSON.stringify(value, null, 2);
+
   it('sets nested keys and array items by index, keeping types, and adds a key to an existing parent', () => {
     const root = { Logging: { LogLevel: { Default: 'Warning' } }, Port: 80, Tls: false, Servers: [{ Name: 'a' }, { Name: 'b' }], Db: { Retries: 3 } };
     const result = replaceInJson(
-      root,
+      json(root),
       vars({ 'Logging:LogLevel:Default': 'Debug', Port: '8080', Tls: 'true', 'Servers:1:Name': 'web-02', 'Db:Timeout': '30', 'Db:Retries': 'many' }),
       'appsettings.json',
     );
-    expect(result.root).toEqual({
+    expect(JSON.parse(result.text)).toEqual({
       Logging: { LogLevel: { Default: 'Debug' } },
       Port: 8080,
       Tls: true,
@@ -41,10 +43,24 @@ describe('replaceInJson', () => {
     expect(result.skipped).toEqual([]);
   });
 
+  it('edits the text in place: numbers as written, inline arrays, layout and line endings elsewhere stay; a number is written as the variable spells it', () => {
+    const text = '{\r\n    "Id": 9007199254740993,\r\n    "Ratio": 1.50,\r\n    "Hosts": ["a", "b"],\r\n    "Limits": {"Max": 1e3},\r\n    "Port": 80\r\n}';
+    const result = replaceInJson(text, vars({ Port: '8080', 'Limits:Min': '1', Ratio: '2.50', Big: 'x' }), 'a.json');
+    expect(result.text).toBe('{\r\n    "Id": 9007199254740993,\r\n    "Ratio": 2.50,\r\n    "Hosts": ["a", "b"],\r\n    "Limits": {"Max": 1e3, "Min": "1"},\r\n    "Port": 8080\r\n}');
+  });
+
+  it('writes an object or array value laid out like the file around it, its numbers exact', () => {
+    const text = '{\n  "Db": {\n    "Hosts": ["a"],\n    "Pool": 1\n  }\n}\n';
+    const result = replaceInJson(text, vars({ 'Db:Hosts': '["x", 12345678901234567890]', 'Db:Pool': '2', 'Db:Extra': 'e' }), 'a.json');
+    expect(result.text).toBe('{\n  "Db": {\n    "Hosts": ["x", 12345678901234567890],\n    "Pool": 2,\n    "Extra": "e"\n  }\n}\n');
+    const nested = replaceInJson(text, vars({ Db: '{"A": {"B": [1, 2]}, "C": {}}' }), 'a.json');
+    expect(nested.text).toBe('{\n  "Db": {\n    "A": {\n      "B": [\n        1,\n        2\n      ]\n    },\n    "C": {}\n  }\n}\n');
+  });
+
   it('ignores variables whose first segment the file does not have, and reports a missing key further down', () => {
-    const root = { Logging: { Level: 'x' } };
-    const result = replaceInJson(root, vars({ 'Cuttle.Project.Name': 'shop', 'Other:Key': 'v', Missing: 'v', 'Logging:Nope:Deeper': 'v' }), 'a.json');
-    expect(result.root).toEqual({ Logging: { Level: 'x' } });
+    const text = json({ Logging: { Level: 'x' } });
+    const result = replaceInJson(text, vars({ 'Cuttle.Project.Name': 'shop', 'Other:Key': 'v', Missing: 'v', 'Logging:Nope:Deeper': 'v' }), 'a.json');
+    expect(result.text).toBe(text);
     expect(result.set).toEqual([]);
     expect(result.skipped).toEqual(['Logging:Nope:Deeper (Logging:Nope does not exist)']);
   });
@@ -52,7 +68,7 @@ describe('replaceInJson', () => {
   it('fails configuration-failed for a path whose parent is a scalar, naming the file and the path', () => {
     let failure: unknown;
     try {
-      replaceInJson({ Logging: { Level: 'Warning' } }, vars({ 'Logging:Level:X': 'v' }), 'appsettings.json');
+      replaceInJson(json({ Logging: { Level: 'Warning' } }), vars({ 'Logging:Level:X': 'v' }), 'appsettings.json');
     } catch (error) {
       failure = error;
     }
@@ -61,15 +77,20 @@ describe('replaceInJson', () => {
   });
 
   it('fails for a non-index segment into an array, and skips an index out of range', () => {
-    expect(() => replaceInJson({ Hosts: ['a'] }, vars({ 'Hosts:first': 'x' }), 'h.json')).toThrow('h.json: cannot set Hosts:first: Hosts is an array and "first" is not an index');
-    const result = replaceInJson({ Hosts: ['a'] }, vars({ 'Hosts:5': 'x' }), 'h.json');
-    expect(result.root).toEqual({ Hosts: ['a'] });
+    expect(() => replaceInJson(json({ Hosts: ['a'] }), vars({ 'Hosts:first': 'x' }), 'h.json')).toThrow('h.json: cannot set Hosts:first: Hosts is an array and "first" is not an index');
+    const result = replaceInJson(json({ Hosts: ['a'] }), vars({ 'Hosts:5': 'x' }), 'h.json');
+    expect(JSON.parse(result.text)).toEqual({ Hosts: ['a'] });
     expect(result.skipped).toEqual(['Hosts:5 (index 5 of Hosts does not exist)']);
   });
 
   it('applies shorter paths first, so that a deeper variable is not undone', () => {
-    const result = replaceInJson({ A: { B: 1 } }, vars({ 'A:B': '2', A: '{"B": 0, "C": 1}' }), 'x.json');
-    expect(result.root).toEqual({ A: { B: 2, C: 1 } });
+    const result = replaceInJson(json({ A: { B: 1 } }), vars({ 'A:B': '2', A: '{"B": 0, "C": 1}' }), 'x.json');
+    expect(JSON.parse(result.text)).toEqual({ A: { B: 2, C: 1 } });
+  });
+
+  it('sets a key named __proto__ as a plain key', () => {
+    const result = replaceInJson('{"__proto__": {"a": 1}}', vars({ '__proto__:a': '2' }), 'p.json');
+    expect(result.text).toBe('{"__proto__": {"a": 2}}');
   });
 });
 

@@ -1,6 +1,8 @@
+import { applyEdits, type Edit, type Node } from 'jsonc-parser';
 import { isAlias, isMap, isScalar, isSeq, type Document } from 'yaml';
 import { JobFailure } from '../job-failure.js';
-import { isPlainObject, setOwn } from './deep-merge.js';
+import { isPlainObject } from './deep-merge.js';
+import { findProperty, insertEdit, jsonSource, parseJsonDocument, propertyValue, replaceEdit, type JsonSource } from './json-edit.js';
 
 export interface KeyPathVariable {
   name: string;
@@ -62,44 +64,76 @@ function notAnIndex(file: string, name: string, at: string[], segment: string): 
 
 const INDEX = /^(0|[1-9]\d{0,8})$/;
 
+/** A stand-in of a node's type, for typedValue (which looks at nothing else). */
+function standIn(node: Node): unknown {
+  switch (node.type) {
+    case 'object':
+      return {};
+    case 'array':
+      return [];
+    case 'number':
+      return 0;
+    case 'boolean':
+      return false;
+    case 'null':
+      return null;
+    default:
+      return '';
+  }
+}
+
+/** The JSON text a variable is written as where `existing` is (see typedValue): its own text when it keeps the type. */
+function jsonValue(existing: Node | undefined, value: string): JsonSource {
+  const next = typedValue(existing === undefined ? undefined : standIn(existing), value);
+  return jsonSource(typeof next === 'string' ? JSON.stringify(next) : value);
+}
+
 /**
- * Sets each variable's key path in a parsed JSON value, in place. Returns the (possibly new) root.
+ * Sets each variable's key path in a JSON document, editing its text in place (see json-edit).
  * A variable whose first segment the root does not have is not meant for this file and is ignored;
  * a path through a scalar fails `configuration-failed`.
  */
-export function replaceInJson(root: unknown, variables: readonly KeyPathVariable[], file: string): { root: unknown } & StructuredResult {
+export function replaceInJson(text: string, variables: readonly KeyPathVariable[], file: string): { text: string } & StructuredResult {
   const result: StructuredResult = { set: [], skipped: [] };
+  let doc = parseJsonDocument(text, file);
   for (const { name, value, path } of keyPaths(variables)) {
-    let node = root;
-    let ok = true;
-    for (let i = 0; i < path.length && ok; i++) {
+    let node = doc.root;
+    let edit: Edit | undefined;
+    for (let i = 0; i < path.length && edit === undefined; i++) {
       const segment = path[i]!;
       const last = i === path.length - 1;
       const here = path.slice(0, i);
-      if (isPlainObject(node)) {
-        const present = Object.hasOwn(node, segment);
-        if (!present && (i === 0 || !last)) {
+      if (node.type === 'object') {
+        const property = findProperty(node, segment);
+        if (property === undefined && (i === 0 || !last)) {
           if (i > 0) result.skipped.push(`${name} (${[...here, segment].join(':')} does not exist)`);
-          ok = false;
-        } else if (last) setOwn(node, segment, typedValue(node[segment], value));
-        else node = node[segment];
-      } else if (Array.isArray(node)) {
+          break;
+        }
+        if (property === undefined) edit = insertEdit(doc, node, [{ key: JSON.stringify(segment), value: jsonValue(undefined, value) }]);
+        else if (last) edit = replaceEdit(doc, propertyValue(property), jsonValue(propertyValue(property), value));
+        else node = propertyValue(property);
+      } else if (node.type === 'array') {
+        const items = node.children ?? [];
         const index = INDEX.test(segment) ? Number(segment) : -1;
-        if (index < 0 || index >= node.length) {
+        if (index < 0 || index >= items.length) {
           if (i > 0 && index < 0) throw notAnIndex(file, name, here, segment);
           if (i > 0) result.skipped.push(`${name} (index ${segment} of ${here.join(':')} does not exist)`);
-          ok = false;
-        } else if (last) node[index] = typedValue(node[index], value);
-        else node = node[index];
+          break;
+        }
+        if (last) edit = replaceEdit(doc, items[index]!, jsonValue(items[index], value));
+        else node = items[index]!;
       } else {
         // a scalar root holds no keys: nothing in it is meant for any variable
-        if (i > 0) throw intoScalar(file, name, here, describeValue(node));
-        ok = false;
+        if (i > 0) throw intoScalar(file, name, here, describeValue(standIn(node)));
+        break;
       }
     }
-    if (ok) result.set.push(name);
+    if (edit === undefined) continue;
+    // the next variable may reach into what this one wrote: the text is read again
+    doc = parseJsonDocument(applyEdits(doc.text, [edit]), file);
+    result.set.push(name);
   }
-  return { root, ...result };
+  return { text: doc.text, ...result };
 }
 
 /** The same for a YAML document, in place, changing only the nodes it sets (comments elsewhere stay). */
