@@ -54,6 +54,19 @@ interface RawEntry {
   /** forged sizes written to both headers */
   size?: number;
   compressedSize?: number;
+  /** central record: sizes and offset as 0xffffffff, the real values in a zip64 extra field (after `centralExtra`) */
+  zip64?: boolean;
+  centralExtra?: Buffer;
+  localExtra?: Buffer;
+}
+
+/** A zip64 extended information extra field with these 64-bit values, in order. */
+function zip64Field(values: number[]): Buffer {
+  const field = Buffer.alloc(4 + 8 * values.length);
+  field.writeUInt16LE(0x0001, 0);
+  field.writeUInt16LE(8 * values.length, 2);
+  values.forEach((value, index) => field.writeBigUInt64LE(BigInt(value), 4 + 8 * index));
+  return field;
 }
 
 /** Writes zip bytes by hand (local headers, central directory, end record), to forge what tools refuse to make. */
@@ -74,10 +87,13 @@ function rawZip(entries: RawEntry[], comment = ''): Buffer {
       header.writeUInt32LE(entry.size ?? data.length, at + 16);
       header.writeUInt16LE(name.length, at + 20);
     };
+    const localExtra = entry.localExtra ?? Buffer.alloc(0);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
     fields(local, 6);
+    local.writeUInt16LE(localExtra.length, 28);
+    let centralExtra = entry.centralExtra ?? Buffer.alloc(0);
     const record = Buffer.alloc(46);
     record.writeUInt32LE(0x02014b50, 0);
     record.writeUInt16LE(entry.unix === undefined ? 20 : (3 << 8) | 20, 4);
@@ -85,9 +101,14 @@ function rawZip(entries: RawEntry[], comment = ''): Buffer {
     fields(record, 8);
     record.writeUInt32LE(((entry.unix ?? 0) << 16) >>> 0, 38);
     record.writeUInt32LE(offset, 42);
-    locals.push(local, name, body);
-    central.push(record, name);
-    offset += local.length + name.length + body.length;
+    if (entry.zip64) {
+      centralExtra = Buffer.concat([centralExtra, zip64Field([entry.size ?? data.length, entry.compressedSize ?? body.length, offset])]);
+      for (const at of [20, 24, 42]) record.writeUInt32LE(0xffffffff, at);
+    }
+    record.writeUInt16LE(centralExtra.length, 30);
+    locals.push(local, name, localExtra, body);
+    central.push(record, name, centralExtra);
+    offset += local.length + name.length + localExtra.length + body.length;
   }
   const directory = Buffer.concat(central);
   const end = Buffer.alloc(22);
@@ -357,6 +378,42 @@ describe('inspectZip on forged zips', () => {
     expect(error.details).toMatchObject({ entry, reason });
   });
 
+  it('reads sizes and offsets from zip64 extra fields (after other fields) and places data after a local extra field', async () => {
+    const timestamp = Buffer.from([0x55, 0x54, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00]); // "UT", 5 bytes
+    const bytes = rawZip([
+      { name: 'first.txt', data: 'x'.repeat(100) },
+      { name: 'big.txt', data: 'zip64 sizes', zip64: true, centralExtra: timestamp, localExtra: Buffer.alloc(17, 7) },
+      { ...link('lib/current', 'first.txt'), zip64: true, localExtra: Buffer.alloc(5) },
+    ]);
+    const result = await inspectZip(await save(bytes));
+    expect(result.entries.map((e) => [e.path, e.kind, e.size, e.compressedSize])).toEqual([
+      ['first.txt', 'file', 100, 100],
+      ['big.txt', 'file', 11, 11],
+      ['lib/current', 'symlink', 9, 9],
+    ]);
+    expect(result.entries[2]?.linkTarget).toBe('first.txt');
+  });
+
+  it('refuses a zip64 extra field too short for the values the record leaves to it', async () => {
+    const bytes = rawZip([{ name: 'a.txt', data: 'hi', zip64: true }]);
+    const short = bytes.indexOf(Buffer.from([0x01, 0x00, 0x18, 0x00])); // zip64 field, 24 bytes
+    bytes.writeUInt16LE(16, short + 2); // now holds size and compressed size, not the offset
+    bytes.writeUInt16LE(0x9999, short + 4 + 16); // what follows is another (unknown) field
+    bytes.writeUInt16LE(4, short + 4 + 18);
+    const error = await failure(inspectZip(await save(bytes)));
+    expect(error.code).toBe('invalid-zip');
+    expect(error.details).toMatchObject({ entry: 'a.txt', index: 0 });
+  });
+
+  it('refuses a symlink whose target does not match its CRC-32 with package-corrupt', async () => {
+    const bytes = rawZip([{ name: 'target-v1/' }, link('current', 'target-v1')]);
+    const at = bytes.indexOf('target-v1', bytes.indexOf('current'));
+    bytes[at + 7] = 'v'.charCodeAt(0) + 1; // target-w1: still a safe target, not the bytes the CRC was made of
+    const error = await failure(inspectZip(await save(bytes)));
+    expect(error.code).toBe('package-corrupt');
+    expect(error.details).toMatchObject({ entry: 'current' });
+  });
+
   it('refuses an end record claiming too many entries before listing them', async () => {
     const bytes = rawZip(Array.from({ length: 3 }, (_, i): RawEntry => ({ name: `f${i}` })));
     bytes.writeUInt32LE(0x13881388, bytes.lastIndexOf(Buffer.from('PK\x05\x06')) + 8); // 5000 entries
@@ -365,7 +422,7 @@ describe('inspectZip on forged zips', () => {
     expect(error.details).toMatchObject({ limit: 'maxEntries', value: 5000, max: 100 });
   });
 
-  it('refuses a central directory over min(64 MiB, maxEntries * 1 KiB) before unzipper lists it', async () => {
+  it('refuses a central directory over min(64 MiB, maxEntries * 1 KiB) before reading it', async () => {
     expect(centralDirectoryBudget(DEFAULT_ZIP_LIMITS)).toBe(64 * 2 ** 20);
     expect(centralDirectoryBudget({ ...DEFAULT_ZIP_LIMITS, maxEntries: 10 })).toBe(10_240);
     const name = Array.from({ length: 10 }, () => 'n'.repeat(200)).join('/'); // 2009 bytes
@@ -381,7 +438,7 @@ describe('inspectZip on forged zips', () => {
     const bytes = rawZip(names.map((name): RawEntry => ({ name, data: 'x' })));
     const end = bytes.lastIndexOf(Buffer.from('PK\x05\x06'));
     expect(bytes.readUInt32LE(end + 12)).toBe(3 * 146);
-    bytes.writeUInt32LE(3 * 46, end + 12); // claims a tiny directory: unzipper would still read all three records
+    bytes.writeUInt32LE(3 * 46, end + 12); // claims a tiny directory: the three records do not fit in it
     const error = await failure(inspectZip(await save(bytes)));
     expect(error.code).toBe('invalid-zip');
     expect(error.details).toMatchObject({ directorySize: 3 * 46 });
@@ -418,7 +475,7 @@ describe('inspectZip on files that are not (whole) zips', () => {
   const endRecord = (b: Buffer): number => b.lastIndexOf(Buffer.from('PK\x05\x06'));
   const one = rawZip([{ name: 'a.txt', data: 'hello' }]);
 
-  // the detail names which check caught it (ours, or unzipper's failure wrapped as `cause`)
+  // the detail names which check caught it
   it.each<[string, () => Buffer, string | null]>([
     ['an empty file', () => Buffer.alloc(0), 'size'],
     ['a text file', () => Buffer.from('hello, I am not a zip\n'.repeat(10)), null],

@@ -19,12 +19,11 @@ function unsafe(entry: string, message: string, details: Record<string, unknown>
 
 /** Validates one entry name and returns it without the trailing "/" of a directory. */
 export function normalizeEntryName(name: string): string {
-  const shown = JSON.stringify(name);
   const refuse = (reason: string, why: string): never => {
-    throw unsafe(name, `The zip entry ${shown} ${why}.`, { reason });
+    throw unsafe(name, `The zip entry ${JSON.stringify(name)} ${why}.`, { reason });
   };
   if (name === '' || name === '/') refuse('empty-name', 'has an empty name');
-  if (Buffer.byteLength(name) > MAX_ENTRY_NAME_BYTES) {
+  if (name.length * 3 > MAX_ENTRY_NAME_BYTES && Buffer.byteLength(name) > MAX_ENTRY_NAME_BYTES) {
     throw unsafe(name.slice(0, 200), `The zip entry ${JSON.stringify(name.slice(0, 200))}… has a name longer than ${MAX_ENTRY_NAME_BYTES} bytes.`, {
       reason: 'name-too-long',
       bytes: Buffer.byteLength(name),
@@ -39,7 +38,8 @@ export function normalizeEntryName(name: string): string {
   for (const segment of path.split('/')) {
     if (segment === '') refuse('empty-segment', 'has an empty path segment ("//")');
     if (segment === '.' || segment === '..') refuse('dot-segment', `has a "${segment}" path segment`);
-    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) refuse('name-too-long', `has a path segment longer than ${MAX_SEGMENT_BYTES} bytes`);
+    // a UTF-16 code unit is at most 3 UTF-8 bytes: only long segments need counting
+    if (segment.length * 3 > MAX_SEGMENT_BYTES && Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) refuse('name-too-long', `has a path segment longer than ${MAX_SEGMENT_BYTES} bytes`);
   }
   return path;
 }

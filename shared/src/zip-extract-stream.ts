@@ -1,18 +1,31 @@
 /**
- * The byte side of extraction: one entry's data read straight from the zip file (at the
- * offset and length the central directory gives), inflated, counted and CRC-checked on its
- * way to disk. Used by zip-extract.ts; not exported from the package index.
+ * The byte side of extraction: the checks every entry's real bytes pass (size, CRC-32, the
+ * running total), and large entries streamed from the zip file (at the offset and length the
+ * central directory gives), inflated, checked and written a chunk at a time, with
+ * backpressure. Used by zip-extract.ts; not exported from the package index.
  */
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import { crc32 } from 'node:zlib';
-import { CuttleError } from './errors.js';
+import { createInflateRaw, crc32 } from 'node:zlib';
+import { CuttleError, isCuttleError } from './errors.js';
+import type { ZipEntryInfo } from './zip-check.js';
+import { readLocalDataStart } from './zip-directory.js';
+import type { CentralRecord } from './zip-directory.js';
 
-const LOCAL_HEADER_SIGNATURE = 0x04034b50;
-const LOCAL_HEADER_SIZE = 30;
-/** Read size for entry data; memory per entry stays at about this much, whatever the entry's size. */
-export const EXTRACT_CHUNK_SIZE = 256 * 1024;
+/** Read size for streamed entries and hashing; memory per entry stays at a few times this, whatever its size. */
+export const EXTRACT_CHUNK_SIZE = 1024 * 1024;
+/** zlib's output chunks for streamed entries: small enough to come from the heap, not fresh pages. */
+const INFLATE_CHUNK_SIZE = 64 * 1024;
+export const DEFLATED = 8;
+
+/** One entry to extract: its checked info and the central directory record it comes from. */
+export interface PlannedEntry {
+  info: ZipEntryInfo;
+  record: CentralRecord;
+}
 
 /** Real decompressed bytes of all entries so far, shared by the counters of one extraction. */
 export interface UnpackedTotal {
@@ -117,18 +130,24 @@ export function corruptCrc(path: string, expected: number, actual: number): Cutt
   });
 }
 
+/** The zip is damaged: an entry's deflate data cannot be inflated. */
+export function notInflatable(path: string, error: unknown): CuttleError {
+  const cause = error instanceof Error ? error.message : String(error);
+  return new CuttleError('invalid-zip', `The zip is damaged: the data of ${JSON.stringify(path)} cannot be inflated (${cause}).`, { entry: path, cause });
+}
+
 /**
- * Reads `length` bytes of `zip` from `start`, a chunk at a time. A read past the end of the
- * file just ends early (the counter reports the shortfall). It never closes `zip` (a stream
- * made with FileHandle.createReadStream closes its handle when destroyed), and FileHandle.close
- * waits for a read still in flight, so an entry cut short leaves no file descriptor behind.
+ * Reads `length` bytes of `zip` from `start` into `buffer`, a buffer-full at a time, and yields
+ * the part filled: each chunk is only valid until the consumer asks for the next one (the
+ * same memory is used again). A read past the end of the file just ends early (the check
+ * reports the shortfall). It never closes `zip`, and FileHandle.close waits for a read still
+ * in flight, so an entry cut short leaves no file descriptor behind.
  */
-export async function* readRange(zip: FileHandle, start: number, length: number): AsyncGenerator<Buffer> {
+export async function* readChunks(zip: FileHandle, start: number, length: number, buffer: Buffer): AsyncGenerator<Buffer> {
   let position = start;
   let remaining = length;
   while (remaining > 0) {
-    const buffer = Buffer.allocUnsafe(Math.min(EXTRACT_CHUNK_SIZE, remaining));
-    const { bytesRead } = await zip.read(buffer, 0, buffer.length, position);
+    const { bytesRead } = await zip.read(buffer, 0, Math.min(buffer.length, remaining), position);
     if (bytesRead === 0) return;
     position += bytesRead;
     remaining -= bytesRead;
@@ -136,16 +155,91 @@ export async function* readRange(zip: FileHandle, start: number, length: number)
   }
 }
 
+async function writeAll(out: FileHandle, chunk: Buffer): Promise<void> {
+  for (let done = 0; done < chunk.length; ) done += (await out.write(chunk, done, chunk.length - done)).bytesWritten;
+}
+
 /**
- * Where one entry's compressed bytes start. Only the local header's fixed part is read (for
- * the name and extra-field lengths, which place the data); the offset and the compressed
- * length come from the central directory.
+ * Streams a large entry into a new file (`wx`, with the entry's mode, chmod-ed again only when
+ * `fixMode`: the umask took bits): zip bytes, inflated, checked (a byte too many fails before
+ * it is written), written. One read buffer is used over and over, so memory stays at a few
+ * chunks whatever the entry's size; the signal is checked at every chunk.
  */
-export async function entryDataStart(zip: FileHandle, path: string, offset: number): Promise<number> {
-  const header = Buffer.alloc(LOCAL_HEADER_SIZE);
-  const { bytesRead } = await zip.read(header, 0, LOCAL_HEADER_SIZE, offset);
-  if (bytesRead !== LOCAL_HEADER_SIZE || header.readUInt32LE(0) !== LOCAL_HEADER_SIGNATURE) {
-    throw new CuttleError('invalid-zip', `The zip is damaged: the local header of ${JSON.stringify(path)} is missing.`, { entry: path, offset });
+export async function streamEntry(zip: FileHandle, path: string, { info, record }: PlannedEntry, total: UnpackedTotal, signal: AbortSignal | undefined, fixMode: boolean): Promise<void> {
+  const start = await readLocalDataStart(zip, record.localHeaderOffset, info.path);
+  const check = new EntryCheck({ path: info.path, size: info.size, crc32: record.crc32 }, total);
+  const buffer = Buffer.allocUnsafe(Math.min(EXTRACT_CHUNK_SIZE, Math.max(1, info.compressedSize)));
+  const out = await open(path, 'wx', info.mode);
+  try {
+    const write = async (chunk: Buffer): Promise<void> => {
+      signal?.throwIfAborted();
+      check.add(chunk);
+      await writeAll(out, chunk);
+    };
+    const data = readChunks(zip, start, info.compressedSize, buffer);
+    if (record.method === DEFLATED) await inflateInto(data, info.path, write);
+    else for await (const chunk of data) await write(chunk);
+    check.end();
+    if (fixMode) await out.chmod(info.mode);
+  } finally {
+    // closed before a failed extraction removes the folder
+    await out.close();
   }
-  return offset + LOCAL_HEADER_SIZE + header.readUInt16LE(26) + header.readUInt16LE(28);
+}
+
+/**
+ * Inflates `data` chunk by chunk into `write`, with backpressure both ways: a chunk of `data`
+ * is handed to zlib only once zlib is done with the previous one (their memory is reused),
+ * and zlib's output waits for `write`. Settles only when both sides have stopped.
+ */
+async function inflateInto(data: AsyncIterable<Buffer>, path: string, write: (chunk: Buffer) => Promise<void>): Promise<void> {
+  const inflater = createInflateRaw({ chunkSize: INFLATE_CHUNK_SIZE });
+  let inflateError: unknown;
+  inflater.once('error', (error: unknown) => (inflateError = error));
+  // resolves once zlib is done with the chunk; zlib drops the callback of the write it fails on, hence the close
+  const handOver = (chunk: Buffer): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const closed = (): void => reject(inflateError ?? new Error('the inflater closed'));
+      inflater.once('close', closed);
+      inflater.write(chunk, (error) => {
+        inflater.off('close', closed);
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+  const feed = async (): Promise<void> => {
+    try {
+      for await (const chunk of data) await handOver(chunk);
+      inflater.end();
+    } catch (error) {
+      inflater.destroy(error as Error);
+      throw error;
+    }
+  };
+  const drain = async (): Promise<void> => {
+    // leaving the loop early (write failed) destroys the inflater, which stops feed too
+    for await (const chunk of inflater as AsyncIterable<Buffer>) await write(chunk);
+  };
+  const [fed, drained] = await Promise.allSettled([feed(), drain()]);
+  if (inflateError !== undefined && !isCuttleError(inflateError) && errnoCode(inflateError)?.startsWith('Z_')) throw notInflatable(path, inflateError);
+  if (drained.status === 'rejected') throw drained.reason;
+  if (fed.status === 'rejected') throw fed.reason;
+}
+
+/** Streams the zip file through SHA-256 and refuses a mismatch with `package-corrupt`. */
+export async function verifySha256(zip: FileHandle, expected: string, signal: AbortSignal | undefined): Promise<void> {
+  const hash = createHash('sha256');
+  for await (const chunk of readChunks(zip, 0, (await zip.stat()).size, Buffer.allocUnsafe(EXTRACT_CHUNK_SIZE))) {
+    signal?.throwIfAborted();
+    hash.update(chunk);
+  }
+  const actual = hash.digest('hex');
+  if (actual !== expected.toLowerCase()) {
+    throw new CuttleError('package-corrupt', 'The package is corrupt: its SHA-256 does not match the expected one.', { expectedSha256: expected, actualSha256: actual });
+  }
+}
+
+export function errnoCode(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
 }

@@ -1,24 +1,71 @@
 /**
- * The file-tree side of extraction: bounded concurrency that waits for every started task,
- * and the final check that nothing created resolves outside the target folder. Used by
- * zip-extract.ts; not exported from the package index.
+ * The file-tree side of extraction: the folders (each created once, parents first), the
+ * symlinks (created last), and the check that every symlink resolves inside the target folder.
+ *
+ * Why no write can follow a link: the target folder is new, every folder and file is created
+ * before the first symlink exists (folders without `recursive`, files with `wx`, so neither
+ * reuses anything already there), and inspection refused any entry below a symlink entry.
+ * Only the symlinks themselves are then resolved through the file system, as a last check of
+ * where they point. Used by zip-extract.ts; not exported from the package index.
  */
-import { readlink, realpath } from 'node:fs/promises';
+import { mkdirSync, chmodSync } from 'node:fs';
+import { readlink, realpath, symlink } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { CuttleError } from './errors.js';
-
-/** Realpath checks run this many at a time. */
-const VERIFY_CONCURRENCY = 16;
+import type { ZipEntryInfo } from './zip-check.js';
+import { inSlices } from './zip-slices.js';
+import { errnoCode } from './zip-extract-stream.js';
 
 /**
- * Checks that everything created resolves, through the file system, to the root or below it.
- * A symlink that dangles (points to a path the package does not contain) is checked by
- * resolving its target from the real location of its folder.
+ * Every folder below the root, explicit entries and the implied parents of all entries, with
+ * its mode, parents before children (a parent is met, and so inserted, before its child).
+ */
+export function plannedDirectories(entries: readonly ZipEntryInfo[]): Map<string, number> {
+  const modes = new Map<string, number>();
+  for (const info of entries) {
+    for (let cut = info.path.indexOf('/'); cut > 0; cut = info.path.indexOf('/', cut + 1)) {
+      const parent = info.path.slice(0, cut);
+      if (!modes.has(parent)) modes.set(parent, 0o755);
+    }
+    // owner rwx always: the tentacle writes into it now and removes it when pruning releases
+    if (info.kind === 'directory') modes.set(info.path, info.mode | 0o700);
+  }
+  return modes;
+}
+
+/** Creates each folder once, with its final mode (chmod-ed again only when the umask took bits). */
+export async function createDirectories(root: string, modes: ReadonlyMap<string, number>, lostBits: number, signal: AbortSignal | undefined): Promise<void> {
+  await inSlices([...modes], signal, ([path, mode]) => {
+    const at = `${root}/${path}`;
+    mkdirSync(at, { mode });
+    if (mode & lostBits) chmodSync(at, mode);
+    return undefined;
+  });
+}
+
+/** Creates the symlinks, after everything else, then checks where each one resolves. */
+export async function createSymlinks(root: string, links: readonly ZipEntryInfo[], signal: AbortSignal | undefined): Promise<void> {
+  for (const info of links) {
+    signal?.throwIfAborted();
+    if (info.linkTarget === undefined) throw new CuttleError('unsafe-zip-entry', `The symlink ${JSON.stringify(info.path)} has no target.`, { entry: info.path, reason: 'empty-link-target' });
+    await symlink(info.linkTarget, `${root}/${info.path}`);
+  }
+  signal?.throwIfAborted();
+  await assertCreatedInside(
+    root,
+    links.map((info) => `${root}/${info.path}`),
+  );
+}
+
+/**
+ * Checks that each path resolves, through the file system, to the root or below it. A symlink
+ * that dangles (points to a path the package does not contain) is checked by resolving its
+ * target from the real location of its folder.
  */
 export async function assertCreatedInside(root: string, paths: readonly string[]): Promise<void> {
   const realRoot = await realpath(root);
   const inside = (real: string): boolean => real === realRoot || real.startsWith(realRoot + sep);
-  const check = async (path: string): Promise<void> => {
+  for (const path of paths) {
     let real: string;
     try {
       real = await realpath(path);
@@ -29,48 +76,10 @@ export async function assertCreatedInside(root: string, paths: readonly string[]
       else throw error;
     }
     if (!inside(real)) throw escaped(root, path, 'escapes-root');
-  };
-  await forEachAtMost(VERIFY_CONCURRENCY, paths, undefined, check);
-}
-
-/**
- * Runs `task` over `items`, at most `limit` at a time, in order. The first failure (or the
- * caller's abort) stops the others through the signal each task gets, and this waits until
- * every started task has settled before it rethrows: nothing still writes when the caller
- * cleans up.
- */
-export async function forEachAtMost<T>(
-  limit: number,
-  items: readonly T[],
-  signal: AbortSignal | undefined,
-  task: (item: T, signal: AbortSignal) => Promise<void>,
-): Promise<void> {
-  const stop = new AbortController();
-  const combined = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
-  let failure: { error: unknown } | undefined;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && failure === undefined) {
-      const item = items[next++] as T;
-      try {
-        combined.throwIfAborted();
-        await task(item, combined);
-      } catch (error) {
-        failure ??= { error };
-        stop.abort(error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error;
+  }
 }
 
 function escaped(root: string, path: string, reason: string): CuttleError {
   const entry = path.startsWith(root + sep) ? path.slice(root.length + 1).split(sep).join('/') : path;
   return new CuttleError('unsafe-zip-entry', `The extracted ${JSON.stringify(entry)} resolves outside the target folder.`, { entry, reason });
-}
-
-export function errnoCode(error: unknown): string | undefined {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? code : undefined;
 }

@@ -13,6 +13,8 @@ import type { RawEntry } from '../../test/support/raw-zip.js';
 import { CuttleError } from './errors.js';
 import { DEFAULT_ZIP_LIMITS } from './zip-check.js';
 import { extractZip } from './zip-extract.js';
+import { SMALL_ENTRY_SIZE } from './zip-extract-batch.js';
+import { inSlices } from './zip-slices.js';
 import { EntryCheck, EntryCounter } from './zip-extract-stream.js';
 import type { UnpackedTotal } from './zip-extract-stream.js';
 import { assertCreatedInside } from './zip-extract-tree.js';
@@ -48,8 +50,8 @@ async function raw(w: Work, entries: RawEntry[], patch?: (bytes: Buffer) => void
 }
 
 /** A real zip made by archiver 7, as `cuttle pack` makes them. */
-async function archive(w: Work, add: (zip: archiver.Archiver) => void): Promise<string> {
-  const zip = archiver('zip');
+async function archive(w: Work, add: (zip: archiver.Archiver) => void, options: archiver.ZipOptions = {}): Promise<string> {
+  const zip = archiver('zip', options);
   add(zip);
   const written = pipeline(zip, createWriteStream(w.zip));
   await zip.finalize();
@@ -209,6 +211,140 @@ describe('extractZip: a good package', () => {
   });
 });
 
+describe('extractZip: many small files, streamed ones between them, symlinks last', () => {
+  it('writes hundreds of small files with their bytes and modes under a strict umask, with streamed entries in between', async () => {
+    const w = await work();
+    const modes = [0o644, 0o755, 0o600, 0o640, 0o700, 0o444];
+    const entries: RawEntry[] = [];
+    for (let i = 0; i < 600; i++) {
+      const data = `file ${i}: ${'abcdefghij'.repeat(i % 50)}\n`;
+      entries.push({ name: `d${i % 30}/sub${i % 3}/f${i}.txt`, data, deflate: i % 4 !== 0, mode: 0o100000 | (modes[i % modes.length] ?? 0o644) });
+      if (i === 200) entries.push({ name: 'd0/big-stored.bin', data: randomBytes(SMALL_ENTRY_SIZE + 1000), mode: 0o100755 });
+      if (i === 400) entries.push({ name: 'd1/big-deflated.txt', data: randomBytes(SMALL_ENTRY_SIZE).toString('base64'), deflate: true, mode: 0o100640 });
+    }
+    await raw(w, entries);
+
+    let previous: number | undefined;
+    try {
+      previous = process.umask(0o077);
+    } catch {
+      previous = undefined; // worker threads cannot change the umask
+    }
+    let result;
+    try {
+      result = await extractZip(w.zip, w.target);
+    } finally {
+      if (previous !== undefined) process.umask(previous);
+    }
+
+    const folders = new Set(entries.flatMap(({ name }) => name.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))));
+    expect(result).toMatchObject({ files: 602, directories: folders.size, symlinks: 0 });
+    for (const entry of entries) {
+      const path = join(w.target, entry.name);
+      expect((await readFile(path)).equals(Buffer.isBuffer(entry.data) ? entry.data : Buffer.from(entry.data ?? ''))).toBe(true);
+      expect(await mode(path)).toBe((entry.mode ?? 0) & 0o777);
+    }
+    expect(await mode(join(w.target, 'd7/sub1'))).toBe(0o755);
+  });
+
+  it('creates symlinks listed before what they point to, and links into folders and to files that work afterwards', async () => {
+    const w = await work();
+    await raw(w, [
+      { name: 'current', data: 'releases/v2', mode: 0o120777 },
+      { name: 'bin/run', data: '../current/run.sh', mode: 0o120777 },
+      { name: 'releases/v2/run.sh', data: '#!/bin/sh\necho v2\n', mode: 0o100755 },
+      { name: 'releases/v2/app/index.js', data: 'module.exports = 2;\n', deflate: true },
+    ]);
+    expect(await extractZip(w.zip, w.target)).toMatchObject({ files: 2, symlinks: 2 });
+    expect(await readlink(join(w.target, 'current'))).toBe('releases/v2');
+    expect(await readlink(join(w.target, 'bin/run'))).toBe('../current/run.sh');
+    expect(await readFile(join(w.target, 'bin/run'), 'utf8')).toBe('#!/bin/sh\necho v2\n');
+    expect(await readFile(join(w.target, 'current/app/index.js'), 'utf8')).toBe('module.exports = 2;\n');
+    expect((await stat(join(w.target, 'releases/v2/app'))).isDirectory()).toBe(true);
+  });
+});
+
+describe('extractZip: zip layouts', () => {
+  it('extracts a zip64 archive (zip64 end record, extra fields in both headers)', async () => {
+    const w = await work();
+    const big = randomBytes(SMALL_ENTRY_SIZE + 4096);
+    await archive(
+      w,
+      (zip) => {
+        zip.append('small text\n'.repeat(20), { name: 'docs/readme.txt' });
+        zip.append(big, { name: 'bin/blob.bin', store: true } as archiver.EntryData);
+        zip.append('#!/bin/sh\n', { name: 'Deploy.sh', mode: 0o755 });
+        zip.symlink('current', 'docs');
+      },
+      { forceZip64: true },
+    );
+    expect(await extractZip(w.zip, w.target)).toMatchObject({ files: 3, symlinks: 1, bytes: 220 + big.length + 10 });
+    expect(await readFile(join(w.target, 'current/readme.txt'), 'utf8')).toBe('small text\n'.repeat(20));
+    expect((await readFile(join(w.target, 'bin/blob.bin'))).equals(big)).toBe(true);
+    expect(await mode(join(w.target, 'Deploy.sh'))).toBe(0o755);
+  });
+
+  it('extracts entries whose central directory order is not the order of their data', async () => {
+    const w = await work();
+    const entries: RawEntry[] = Array.from({ length: 40 }, (_, i) => ({ name: `f${String(i).padStart(2, '0')}.txt`, data: `entry ${i}\n`.repeat(i + 1), deflate: i % 2 === 0 }));
+    entries.splice(20, 0, { name: 'large.bin', data: randomBytes(SMALL_ENTRY_SIZE + 1) });
+    await raw(w, entries, (bytes) => {
+      // buildZip writes 46-byte records with names only: cut them apart and write them back reversed
+      const start = centralOffset(bytes);
+      const records: Buffer[] = [];
+      for (let at = start; bytes.readUInt32LE(at) === 0x02014b50; at += 46 + bytes.readUInt16LE(at + 28)) {
+        records.push(Buffer.from(bytes.subarray(at, at + 46 + bytes.readUInt16LE(at + 28))));
+      }
+      Buffer.concat(records.reverse()).copy(bytes, start);
+    });
+    expect(await extractZip(w.zip, w.target)).toMatchObject({ files: 41 });
+    for (const entry of entries) expect((await readFile(join(w.target, entry.name))).equals(Buffer.isBuffer(entry.data) ? entry.data : Buffer.from(entry.data ?? ''))).toBe(true);
+  });
+});
+
+describe('inSlices', () => {
+  const spin = (ms: number): undefined => {
+    for (const end = performance.now() + ms; performance.now() < end; );
+    return undefined;
+  };
+
+  it('gives the event loop turns between slices of synchronous steps', async () => {
+    let turns = 0;
+    let running = true;
+    const tick = (): void => {
+      if (!running) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    let steps = 0;
+    // 40 steps of at least 1 ms: slices of a few ms must end several times
+    await inSlices(Array.from({ length: 40 }, (_, i) => i), undefined, () => {
+      steps++;
+      return spin(1);
+    });
+    running = false;
+    expect(steps).toBe(40);
+    expect(turns).toBeGreaterThanOrEqual(4);
+  });
+
+  it('checks the signal before each slice and awaits a step that returns a promise', async () => {
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const seen: number[] = [];
+    const run = inSlices(Array.from({ length: 40 }, (_, i) => i), controller.signal, (item) => {
+      seen.push(item);
+      if (item === 2) return new Promise<void>((done) => setTimeout(() => {
+        controller.abort(reason);
+        done();
+      }, 1));
+      return undefined;
+    });
+    await expect(run).rejects.toBe(reason);
+    expect(seen).toEqual([0, 1, 2]);
+  });
+});
+
 describe('extractZip: refusals leave nothing behind', () => {
   it('refuses a target that exists and leaves it untouched', async () => {
     const w = await work();
@@ -232,7 +368,7 @@ describe('extractZip: refusals leave nothing behind', () => {
 
   it.each([
     ['a small stored entry', 40],
-    ['a large stored entry (streamed)', 300 * 1024],
+    ['a large stored entry (streamed)', SMALL_ENTRY_SIZE + 300 * 1024],
   ])('refuses a CRC-32 mismatch in %s with package-corrupt and removes the target', async (_, size) => {
     const w = await work();
     const entries: RawEntry[] = [
@@ -250,6 +386,21 @@ describe('extractZip: refusals leave nothing behind', () => {
     expect(await tree(w.dir)).toEqual(['apps', 'pkg.zip']);
   });
 
+  it.each([
+    ['a small entry', 40],
+    ['a streamed entry', SMALL_ENTRY_SIZE + 1],
+  ])('refuses %s whose local header is missing with invalid-zip and removes the target', async (_, size) => {
+    const w = await work();
+    const entries: RawEntry[] = [
+      { name: 'first.txt', data: 'a good file' },
+      { name: 'dir/lost.bin', data: randomBytes(size) },
+    ];
+    await raw(w, entries, (bytes) => bytes.writeUInt32LE(0x12345678, dataOffset(entries, 1) - 30 - 'dir/lost.bin'.length));
+    const error = await cuttleFailure(extractZip(w.zip, w.target), 'invalid-zip');
+    expect(error.details).toMatchObject({ entry: 'dir/lost.bin' });
+    expect(existsSync(w.target)).toBe(false);
+  });
+
   it('refuses an empty entry whose CRC-32 is not that of no bytes', async () => {
     const w = await work();
     await raw(w, [{ name: 'empty.txt' }, { name: 'other.txt', data: 'x' }], (bytes) => bytes.writeUInt32LE(0x12345678, centralOffset(bytes) + 16));
@@ -260,11 +411,12 @@ describe('extractZip: refusals leave nothing behind', () => {
   it.each([
     ['more', 'small', 1000, 500],
     ['fewer', 'small', 1000, 2000],
-    ['more', 'streamed', 300 * 1024, 200 * 1024],
-    ['fewer', 'streamed', 300 * 1024, 400 * 1024],
+    ['more', 'streamed', SMALL_ENTRY_SIZE + 300 * 1024, SMALL_ENTRY_SIZE + 200 * 1024],
+    ['fewer', 'streamed', SMALL_ENTRY_SIZE + 300 * 1024, SMALL_ENTRY_SIZE + 400 * 1024],
   ])('refuses an entry that unpacks to %s bytes than declared (%s) with invalid-zip', async (_, __, real, claimed) => {
     const w = await work();
-    const data = Buffer.from(Array.from({ length: real }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))).join(''));
+    // text that deflates like code does (well under the ratio limit)
+    const data = Buffer.from(randomBytes(real).toString('base64').slice(0, real));
     await raw(w, [
       { name: 'ok.txt', data: 'fine' },
       { name: 'lies.txt', data, deflate: true, claimedSize: claimed },
@@ -276,12 +428,12 @@ describe('extractZip: refusals leave nothing behind', () => {
 
   it.each([
     ['small', 100],
-    ['streamed', 200 * 1024],
+    ['streamed', SMALL_ENTRY_SIZE + 200 * 1024],
   ])('refuses deflate data that cannot be inflated (%s) with invalid-zip', async (_, size) => {
     const w = await work();
     const entries: RawEntry[] = [
       { name: 'ok.txt', data: 'fine' },
-      { name: 'broken.txt', data: 'z'.repeat(size), deflate: true },
+      { name: 'broken.txt', data: randomBytes(size).toString('base64').slice(0, size), deflate: true },
     ];
     await raw(w, entries, (bytes) => {
       const start = dataOffset(entries, 1);
@@ -316,6 +468,14 @@ describe('extractZip: refusals leave nothing behind', () => {
       [
         { name: 'here', data: '.', mode: 0o120777 },
         { name: 'up', data: 'here/..', mode: 0o120777 },
+      ],
+    ],
+    [
+      'a file below a symlink entry',
+      [
+        { name: 'real/', mode: 0o040755 },
+        { name: 'link', data: 'real', mode: 0o120777 },
+        { name: 'link/evil.txt', data: 'written through the link' },
       ],
     ],
   ])('refuses %s with unsafe-zip-entry and writes nothing anywhere', async (_, entries) => {
