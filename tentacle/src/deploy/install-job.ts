@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { lstat, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { extractZip, isCuttleError, type DeployPackageJob } from '@cuttle/shared';
+import { extractZip, type DeployPackageJob } from '@cuttle/shared';
 import { RELEASES_DIR, type AppLayout } from './app-paths.js';
 import { emptyAppState, readAppState, writeAppState, type AppState, type ReleaseRecord } from './app-state.js';
 import { DEPLOY_FAILED_SCRIPT, DEPLOY_SCRIPT_PHASES, runLogged, runPackageScript, type ScriptPlace } from './deploy-scripts.js';
@@ -8,7 +9,7 @@ import { configureRelease } from './configure/configure-release.js';
 import { asJobFailure, JobFailure } from './job-failure.js';
 import { scriptEnv } from './job-env.js';
 import { mib, seconds, type DeployServices, type JobRuntime } from './job-runtime.js';
-import { PackageReceiver } from './package-receiver.js';
+import { hashFile, PackageReceiver } from './package-receiver.js';
 import { discardInstallDirTemp, prepareInstallDir, replaceInstallDir, switchCurrent } from './release-switch.js';
 
 /**
@@ -20,7 +21,7 @@ import { discardInstallDirTemp, prepareInstallDir, replaceInstallDir, switchCurr
  */
 export async function installPackage(rt: JobRuntime, job: DeployPackageJob, layout: AppLayout, services: DeployServices): Promise<string> {
   rt.phase('transfer');
-  const pkg = await obtainPackage(rt, job, services);
+  const pkgFile = await obtainPackage(rt, job, services);
 
   rt.phase('extract');
   const read = await readAppState(layout);
@@ -33,11 +34,10 @@ export async function installPackage(rt: JobRuntime, job: DeployPackageJob, layo
     folder = await freeFolder(layout, job.release, state);
     releaseDir = path.join(layout.releases, folder);
     const started = performance.now();
-    const extracted = await extractZip(pkg.file, releaseDir, { signal: rt.signal, ...(pkg.verified ? {} : { expectedSha256: job.package.sha256 }) });
+    // the package's SHA-256 was checked when it was obtained; extraction still checks every entry's CRC-32
+    const extracted = await extractZip(pkgFile, releaseDir, { signal: rt.signal });
     rt.log.info(`extracted ${extracted.files} files, ${mib(extracted.bytes)} into ${RELEASES_DIR}/${folder} in ${seconds(performance.now() - started)}`);
   } catch (error) {
-    // a cached package that fails its check is transferred anew next time
-    if (!pkg.verified && isCuttleError(error) && error.code === 'package-corrupt') await services.cache.discard(job.package.sha256);
     throw asJobFailure(rt.signal.aborted ? rt.signal.reason : error, 'extract-failed');
   }
 
@@ -57,20 +57,22 @@ export async function installPackage(rt: JobRuntime, job: DeployPackageJob, layo
   return job.installDir ?? releaseDir;
 }
 
-interface ObtainedPackage {
-  file: string;
-  /** true when this job just checked its SHA-256 (extraction need not hash it again) */
-  verified: boolean;
-}
-
-async function obtainPackage(rt: JobRuntime, job: DeployPackageJob, services: DeployServices): Promise<ObtainedPackage> {
+/** The package's file in the cache, its size and SHA-256 checked by this job. */
+async function obtainPackage(rt: JobRuntime, job: DeployPackageJob, services: DeployServices): Promise<string> {
   const { id, version, sha256, size } = job.package;
   const unlock = await services.cache.lockTransfer(sha256, rt.signal);
   try {
     const cached = await services.cache.lookup(sha256, size);
     if (cached !== null) {
-      rt.log.info(`package ${id} ${version} found in the cache`);
-      return { file: cached, verified: false };
+      const hash = createHash('sha256');
+      await hashFile(cached, hash, rt.signal);
+      if (hash.digest('hex') === sha256) {
+        rt.log.info(`package ${id} ${version} found in the cache; SHA-256 verified`);
+        return cached;
+      }
+      // damaged on disk since it was received (a crash, a bad disk): fetch it again
+      rt.log.warn(`the cached package ${id} ${version} does not match its SHA-256; receiving it again`);
+      await services.cache.discard(sha256);
     }
     const opened = await PackageReceiver.open({
       cache: services.cache,
@@ -82,7 +84,7 @@ async function obtainPackage(rt: JobRuntime, job: DeployPackageJob, services: De
     });
     if (opened.kind === 'complete') {
       rt.log.info(`package ${id} ${version} was received completely before; SHA-256 verified`);
-      return { file: opened.file, verified: true };
+      return opened.file;
     }
     const { receiver } = opened;
     rt.setReceiver(receiver);
@@ -92,7 +94,7 @@ async function obtainPackage(rt: JobRuntime, job: DeployPackageJob, services: De
     rt.send({ type: 'package-request', jobId: rt.jobId, offset: receiver.startOffset });
     const file = await receiver.done;
     rt.log.info(`received ${mib(receiver.received)} in ${seconds(performance.now() - started)}; size and SHA-256 verified`);
-    return { file, verified: true };
+    return file;
   } catch (error) {
     throw asJobFailure(error, 'transfer-failed');
   } finally {

@@ -154,6 +154,22 @@ describe('deploy-package jobs', () => {
     expect((await readdir(appDir(h, 'releases'))).sort()).toEqual(['1.0.0', '1.0.0_2']);
   });
 
+  it('receives a package again in the same job when its cached copy was damaged on disk', async () => {
+    const { h } = await setup();
+    const zip = pkg('1.0.0');
+    expect((await deploy(h, 'first', zip)).bytesReceived).toBe(zip.length);
+    // same size, different bytes: what a torn write after a power loss can leave
+    const cached = path.join(h.home, 'packages', `${deployJob(zip).package.sha256}.zip`);
+    const bytes = await readFile(cached);
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
+    await writeFile(cached, bytes);
+    const again = await deploy(h, 'again', zip);
+    expect(again).toMatchObject({ outcome: 'success', bytesReceived: zip.length });
+    expect(jobText(h.socket, 'again')).toContain('does not match its SHA-256; receiving it again');
+    expect(await readFile(cached)).toEqual(zip);
+  });
+
   it('replaces the contents of installDir instead of switching current', async () => {
     const { h } = await setup();
     const site = path.join(await temp.make('cuttle-install-dir-'), 'www', 'site');
