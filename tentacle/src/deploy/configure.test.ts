@@ -1,24 +1,17 @@
 import { existsSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PROTOCOL_LIMITS, SENSITIVE_MASK, type JobVariable } from '@cuttle/shared';
-import { DeployHarness } from '../test-support/deploy-harness.js';
+import { deployHarnesses, type DeployHarness } from '../test-support/deploy-harness.js';
 import { deployJob, jobMessages, jobPhases, jobResult, jobText, scriptJob, servePackage, startJob } from '../test-support/fake-hub-jobs.js';
-import { TempDirs } from '../test-support/temp-dir.js';
 import { buildZip, type ZipFileEntry } from '../test-support/zip-builder.js';
 
-const temp = new TempDirs();
-const harnesses: DeployHarness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.stop()));
-});
-afterAll(() => temp.cleanup());
+const { temp, start } = deployHarnesses();
 
 async function setup(): Promise<{ h: DeployHarness; out: string }> {
   const out = await temp.make('cuttle-configure-out-');
-  const h = await DeployHarness.start(temp, { env: { ...process.env, TEST_OUT: out, CUTTLE_VAR_Stale: 'inherited' } });
-  harnesses.push(h);
+  const h = await start({ env: { ...process.env, TEST_OUT: out, CUTTLE_VAR_Stale: 'inherited' } });
   return { h, out };
 }
 

@@ -1,22 +1,16 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSilentLogger } from '../log/logger.js';
-import { DeployHarness } from '../test-support/deploy-harness.js';
+import { deployHarnesses, type DeployHarness } from '../test-support/deploy-harness.js';
 import { deployJob, jobPhases, jobResult, servePackage, startJob } from '../test-support/fake-hub-jobs.js';
-import { TempDirs } from '../test-support/temp-dir.js';
 import { waitFor } from '../test-support/wait.js';
 import { buildZip, sha256Of } from '../test-support/zip-builder.js';
 import { Deployer } from './deployer.js';
 import type { AppState, ReleaseRecord } from './app-state.js';
 
-const temp = new TempDirs();
-const harnesses: DeployHarness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.stop()));
-});
-afterAll(() => temp.cleanup());
+const { temp, start } = deployHarnesses();
 
 function record(release: string, folder = release): ReleaseRecord {
   return {
@@ -105,8 +99,7 @@ describe('start-up recovery', () => {
 
 describe('inventory', () => {
   it('lists every app folder with its current release (null when none) after each hello', async () => {
-    const h = await DeployHarness.start(temp);
-    harnesses.push(h);
+    const h = await start();
     const web = buildZip([{ name: 'a.txt', data: 'web' }]);
     const api = buildZip([{ name: 'a.txt', data: 'api' }]);
     const broken = buildZip([{ name: 'Deploy.sh', data: 'exit 1' }]);
@@ -134,8 +127,7 @@ describe('inventory', () => {
 
   it('after a connection lost mid-script: the job is aborted, listed as active while it cleans up, and runs again once restarted', async () => {
     const out = await temp.make('cuttle-inventory-out-');
-    const h = await DeployHarness.start(temp, { env: { ...process.env, TEST_OUT: out } });
-    harnesses.push(h);
+    const h = await start({ env: { ...process.env, TEST_OUT: out } });
     const zip = buildZip([
       { name: 'Deploy.sh', data: '[ -e "$TEST_OUT/go" ] && exit 0\necho $$ > "$TEST_OUT/waiting"\nsleep 300\n' },
       // the clean-up lasts until the test lets it end

@@ -1,26 +1,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PROTOCOL_LIMITS } from '@cuttle/shared';
-import { DeployHarness } from '../test-support/deploy-harness.js';
+import { deployHarnesses, type DeployHarness } from '../test-support/deploy-harness.js';
 import { deployJob, jobLines, jobMessages, jobPhases, jobResult, jobText, scriptJob, servePackage, startJob } from '../test-support/fake-hub-jobs.js';
-import { TempDirs } from '../test-support/temp-dir.js';
 import { waitFor } from '../test-support/wait.js';
 import { buildZip, type ZipFileEntry } from '../test-support/zip-builder.js';
 import { processStartTime } from './process-identity.js';
 
-const temp = new TempDirs();
-const harnesses: DeployHarness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.stop()));
-});
-afterAll(() => temp.cleanup());
+const { temp, start } = deployHarnesses();
 
 async function setup(): Promise<{ h: DeployHarness; out: string }> {
   const out = await temp.make('cuttle-scripts-out-');
-  const h = await DeployHarness.start(temp, { env: { ...process.env, TEST_OUT: out } });
-  harnesses.push(h);
+  const h = await start({ env: { ...process.env, TEST_OUT: out } });
   return { h, out };
 }
 
@@ -106,8 +99,7 @@ describe('deploy scripts', () => {
 describe('script output cap and records', () => {
   it('drops script output past the per-job line cap across all scripts, after one line; the scripts still run to the end', async () => {
     const out = await temp.make('cuttle-scripts-out-');
-    const h = await DeployHarness.start(temp, { env: { ...process.env, TEST_OUT: out }, defaults: { killGraceMs: 300, outputDrainMs: 200, maxJobOutputLines: 50 } });
-    harnesses.push(h);
+    const h = await start({ env: { ...process.env, TEST_OUT: out }, defaults: { killGraceMs: 300, outputDrainMs: 200, maxJobOutputLines: 50 } });
     startDeploy(h, 'chatty', [
       { name: 'PreDeploy.sh', data: 'for i in $(seq 1 30); do echo "pre $i"; done\n' },
       // far more than the cap: the script must not block on a full pipe

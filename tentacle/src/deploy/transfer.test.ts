@@ -2,25 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeChunkHeader } from '@cuttle/shared';
-import { DeployHarness } from '../test-support/deploy-harness.js';
+import { deployHarnesses, type DeployHarness } from '../test-support/deploy-harness.js';
 import { deployJob, jobMessage, jobMessages, jobResult, jobText, sendChunk, servePackage, startJob } from '../test-support/fake-hub-jobs.js';
-import { TempDirs } from '../test-support/temp-dir.js';
 import { waitFor } from '../test-support/wait.js';
 import { buildZip, sha256Of } from '../test-support/zip-builder.js';
 import type { DeployerOptions } from './deployer.js';
 
-const temp = new TempDirs();
-const harnesses: DeployHarness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.stop()));
-});
-afterAll(() => temp.cleanup());
+const { temp, start } = deployHarnesses();
 
 async function setup(options: Partial<DeployerOptions> = {}): Promise<DeployHarness> {
-  const h = await DeployHarness.start(temp, options);
-  harnesses.push(h);
+  const h = await start(options);
   return h;
 }
 

@@ -1,8 +1,9 @@
+import { afterAll, afterEach } from 'vitest';
 import { Deployer, type DeployerOptions } from '../deploy/deployer.js';
 import { createJsonLogger } from '../log/logger.js';
 import { ConnectionHarness } from './connection-harness.js';
 import { FakeHub, type FakeTentacleSocket } from './fake-hub.js';
-import type { TempDirs } from './temp-dir.js';
+import { TempDirs } from './temp-dir.js';
 import { waitFor } from './wait.js';
 
 /** A FakeHub, a home folder and a TentacleConnection that runs jobs with a real Deployer. */
@@ -58,3 +59,24 @@ export class DeployHarness {
 }
 
 export { waitFor };
+
+/**
+ * For a test file: temp folders and harnesses that are stopped after each test (folders removed
+ * after the file). `start` takes the same options as DeployHarness.start.
+ */
+export function deployHarnesses(): { temp: TempDirs; start: (options?: Partial<DeployerOptions>, home?: string) => Promise<DeployHarness> } {
+  const temp = new TempDirs();
+  const running: DeployHarness[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((h) => h.stop()));
+  });
+  afterAll(() => temp.cleanup());
+  return {
+    temp,
+    start: async (options = {}, home) => {
+      const h = await DeployHarness.start(temp, options, home);
+      running.push(h);
+      return h;
+    },
+  };
+}
