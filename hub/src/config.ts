@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_ZIP_LIMITS, OverwriteModeSchema, type OverwriteMode, type ZipLimits } from '@cuttle/shared';
+import { DEFAULT_MAX_CONCURRENT_TRANSFERS } from './gateway/tentacle-jobs-gateway.js';
 import { parseMasterKey } from './variables/master-key.js';
 
 /** Every limit of the hub, with its default, in one place. */
@@ -23,6 +24,8 @@ export const DEFAULTS = {
   healthCheckIntervalSeconds: 300,
   /** A tentacle whose connection dropped during a package transfer has this long to come back before its target fails. */
   transferReconnectGraceSeconds: 60,
+  /** Package transfers that stream at once, over all tentacles; more wait their turn. */
+  maxConcurrentTransfers: DEFAULT_MAX_CONCURRENT_TRANSFERS,
 } as const;
 
 export interface HubConfig {
@@ -44,6 +47,7 @@ export interface HubConfig {
   masterKey: string | null;
   healthCheckIntervalMs: number;
   transferReconnectGraceMs: number;
+  maxConcurrentTransfers: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -65,6 +69,7 @@ Options (each also settable by the environment variable shown):
   --tls-cert FILE --tls-key FILE  PEM certificate and key for the tentacle port (CUTTLE_TLS_CERT, CUTTLE_TLS_KEY; default: self-signed, made on first start)
   --health-check-interval SECONDS  health-check every connected tentacle this often (CUTTLE_HEALTH_CHECK_INTERVAL, default 300)
   --transfer-reconnect-grace SECONDS  how long a tentacle that lost its connection mid-transfer has to come back (CUTTLE_TRANSFER_RECONNECT_GRACE, default 60)
+  --max-concurrent-transfers N  package transfers to tentacles that stream at once; the others wait their turn (CUTTLE_MAX_CONCURRENT_TRANSFERS, default 4)
   --log-level LEVEL             fatal|error|warn|info|debug|trace|silent (CUTTLE_LOG_LEVEL, default info)
   -h, --help                    show this help
   -v, --version                 show the version
@@ -92,6 +97,7 @@ const FLAG_ENV: Record<string, string> = {
   'log-level': 'CUTTLE_LOG_LEVEL',
   'health-check-interval': 'CUTTLE_HEALTH_CHECK_INTERVAL',
   'transfer-reconnect-grace': 'CUTTLE_TRANSFER_RECONNECT_GRACE',
+  'max-concurrent-transfers': 'CUTTLE_MAX_CONCURRENT_TRANSFERS',
 };
 
 const SIZE_UNITS: Record<string, number> = {
@@ -139,6 +145,7 @@ const RawConfigSchema = z.object({
   'tls-key': z.string().min(1).optional(),
   'health-check-interval': timerSeconds.default(DEFAULTS.healthCheckIntervalSeconds),
   'transfer-reconnect-grace': timerSeconds.default(DEFAULTS.transferReconnectGraceSeconds),
+  'max-concurrent-transfers': positiveInt.max(1000).default(DEFAULTS.maxConcurrentTransfers),
   'log-level': z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.logLevel),
 });
 
@@ -220,6 +227,7 @@ export function parseHubArgs(argv: string[], env: NodeJS.ProcessEnv): ParsedArgs
       masterKey,
       healthCheckIntervalMs: c['health-check-interval'] * 1000,
       transferReconnectGraceMs: c['transfer-reconnect-grace'] * 1000,
+      maxConcurrentTransfers: c['max-concurrent-transfers'],
       logLevel: c['log-level'],
     },
   };

@@ -106,6 +106,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       log,
       packageFile: (sha256) => store.blobPath(sha256),
       transferReconnectGraceMs: config.transferReconnectGraceMs,
+      maxConcurrentTransfers: config.maxConcurrentTransfers,
     });
     const tentacleServer = gateway.server;
     const { deployments, tasks, history, runner } = createDeployments({

@@ -32,6 +32,8 @@ export class JobRun {
   /** The last phase the tentacle reported for the current attempt. */
   phase: JobPhase | null = null;
   sender: PackageSender | null = null;
+  /** Frees this run's transfer slot, or withdraws its place in line for one. */
+  private slotRelease: (() => void) | null = null;
   /** A reconnect grace, or the wait for a job-result once the verdict is decided. */
   timer: NodeJS.Timeout | null = null;
   /** Set in `finishing`: what the run resolves with, and whether the tentacle's own result may replace it. */
@@ -79,6 +81,19 @@ export class JobRun {
   stopSender(): void {
     this.sender?.stop();
     this.sender = null;
+    this.releaseSlot();
+  }
+
+  /** Keeps how to free the transfer slot (or give up the place in line) this run holds now. */
+  holdSlot(release: () => void): void {
+    this.releaseSlot();
+    this.slotRelease = release;
+  }
+
+  releaseSlot(): void {
+    const release = this.slotRelease;
+    this.slotRelease = null;
+    release?.();
   }
 
   /** Resolves the run once; later calls do nothing. */

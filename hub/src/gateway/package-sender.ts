@@ -17,7 +17,8 @@ const RESUME_BELOW_BYTES = PROTOCOL_LIMITS.sendHighWaterBytes / 2;
 /**
  * Streams one package from an offset to a tentacle, each piece as its own binary message (chunk
  * header + data). Each piece is read straight into the buffer that is sent, after room for the
- * header, so no byte of the package is copied on the hub. Queueing stops while the socket holds
+ * header, so no byte of the package is copied on the hub, and a buffer is used again once the
+ * socket has taken its message. Queueing stops while the socket holds
  * more than sendHighWaterBytes, so memory stays bounded by that and one chunk, whatever the size.
  */
 export class PackageSender {
@@ -62,10 +63,14 @@ export class PackageSender {
       const { size: onDisk } = await handle.stat();
       if (onDisk < this.size) return this.fail(`the package file on the hub has ${onDisk} bytes, fewer than the ${this.size} recorded for it`);
       const headerLength = encodeChunkHeader(this.jobId, 0).length;
+      // buffers whose message the socket has taken, to be filled again: no allocation (and so no
+      // garbage to collect) per chunk, whatever the package's size
+      const spare: Buffer[] = [];
       let offset = this.offset;
       while (!this.stopped && offset < this.size) {
         const length = Math.min(PROTOCOL_LIMITS.packageChunkBytes, this.size - offset);
-        const message = Buffer.allocUnsafe(headerLength + length);
+        const buffer = spare.pop() ?? Buffer.allocUnsafe(headerLength + PROTOCOL_LIMITS.packageChunkBytes);
+        const message = buffer.subarray(0, headerLength + length);
         encodeChunkHeader(this.jobId, offset).copy(message, 0);
         await readFully(handle, message, headerLength, length, offset);
         while (!this.stopped && this.session.bufferedAmount > PROTOCOL_LIMITS.sendHighWaterBytes) await this.session.waitForDrain(RESUME_BELOW_BYTES);
@@ -74,6 +79,7 @@ export class PackageSender {
         // false: the connection is closing, and its close event tells the job
         const queued = this.session.sendBinary(message, (error) => {
           if (error || this.stopped) return;
+          spare.push(buffer);
           this.written = end;
           this.events.onWritten(length, end);
           this.finishIfWritten();

@@ -121,4 +121,69 @@ describe('package transfer', () => {
     expect(tentacle.chunks).toEqual([]);
     await tentacle.cut();
   });
+
+  it('streams at most --max-concurrent-transfers packages at once; the next starts when one ends, and says it waited', async () => {
+    const local = await fx.another({ maxTransfers: 1 });
+    try {
+      const names = [fx.uniqueName('slot'), fx.uniqueName('slot')];
+      const [first, second] = await Promise.all(names.map((n) => local.machine(n)()));
+      // larger than what the socket buffers hold, so that the first cannot finish while paused
+      const big = await fx.blob(24 * 1024 * 1024);
+      const stored = await fx.blob(1024 * 1024);
+      const records = names.map(() => recorder());
+      const outcomes = names.map((n, i) => local.gateway.jobs.run(n, deployJob(n, i === 0 ? big : stored), records[i]!.handlers, new AbortController().signal));
+      const firstId = (await first!.next('job-start')).jobId as string;
+      const secondId = (await second!.next('job-start')).jobId as string;
+      first!.ws.pause(); // the first transfer cannot finish while its tentacle does not read
+      first!.send({ type: 'package-request', jobId: firstId, offset: 0 });
+      await waitFor(() => records[0]!.hubLogs.some((l) => l.text.startsWith('sending')), 'the first transfer to start');
+      second!.send({ type: 'package-request', jobId: secondId, offset: 0 });
+      await waitFor(() => records[1]!.hubLogs.find((l) => l.text.includes('waiting to send')), 'the second to wait');
+      expect(records[1]!.hubLogs.map((l) => l.text)).toContain(`waiting to send Acme.Web 1.4.0 to ${names[1]}: 1 transfers are running (at most 1 at once)`);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(second!.receivedBytes(secondId)).toBe(0);
+      first!.ws.resume();
+      await waitFor(() => first!.receivedBytes(firstId) === big.size, 'the first package');
+      await waitFor(() => second!.receivedBytes(secondId) === stored.size, 'the second package, after the first');
+      expect(Buffer.concat(second!.chunks.map((c) => c.data)).equals(stored.bytes)).toBe(true);
+      first!.send({ type: 'job-result', jobId: firstId, outcome: 'success', error: null, bytesReceived: big.size, releaseDir: '/r' });
+      second!.send({ type: 'job-result', jobId: secondId, outcome: 'success', error: null, bytesReceived: stored.size, releaseDir: '/r' });
+      expect((await Promise.all(outcomes)).map((o) => o.outcome)).toEqual(['success', 'success']);
+      await Promise.all([first!.cut(), second!.cut()]);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('gives the slot of a transfer cut short (here: its job cancelled) to the next in line', async () => {
+    const local = await fx.another({ maxTransfers: 1 });
+    try {
+      const names = [fx.uniqueName('cut'), fx.uniqueName('cut')];
+      const [first, second] = await Promise.all(names.map((n) => local.machine(n)()));
+      const big = await fx.blob(24 * 1024 * 1024);
+      const stored = await fx.blob(1024 * 1024);
+      const cancel = new AbortController();
+      const outcomes = [
+        local.gateway.jobs.run(names[0]!, deployJob(names[0]!, big), recorder().handlers, cancel.signal),
+        local.gateway.jobs.run(names[1]!, deployJob(names[1]!, stored), recorder().handlers, new AbortController().signal),
+      ];
+      const firstId = (await first!.next('job-start')).jobId as string;
+      const secondId = (await second!.next('job-start')).jobId as string;
+      first!.ws.pause();
+      first!.send({ type: 'package-request', jobId: firstId, offset: 0 });
+      await new Promise((r) => setTimeout(r, 50));
+      second!.send({ type: 'package-request', jobId: secondId, offset: 0 });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(second!.receivedBytes(secondId)).toBe(0);
+      cancel.abort();
+      await waitFor(() => second!.receivedBytes(secondId) === stored.size, 'the second package once the first was cancelled');
+      second!.send({ type: 'job-result', jobId: secondId, outcome: 'success', error: null, bytesReceived: stored.size, releaseDir: '/r' });
+      expect((await outcomes[1])!.outcome).toBe('success');
+      await first!.cut();
+      expect((await outcomes[0])!.outcome).toBe('cancelled');
+      await second!.cut();
+    } finally {
+      await local.close();
+    }
+  });
 });

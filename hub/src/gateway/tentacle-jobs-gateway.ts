@@ -5,6 +5,7 @@ import type { JobHandlers, JobOutcome, TentacleJobs } from '../deployments/tenta
 import { JobRun, cancelled, failed, type Verdict } from './job-run.js';
 import { lostWhere, lostWhileRunning, mib, packageLabel, seconds } from './job-texts.js';
 import { PackageSender } from './package-sender.js';
+import { TransferSlots } from './transfer-slots.js';
 import type { JobMessage, WebSocketSession } from './tentacle-session.js';
 
 /** How long a job whose connection dropped during the transfer waits for the tentacle to come back. */
@@ -13,6 +14,8 @@ export const DEFAULT_TRANSFER_RECONNECT_GRACE_MS = 60_000;
 export const DEFAULT_JOB_CONFIRM_TIMEOUT_MS = 15_000;
 /** Attempts of one job (the first and its restarts after lost connections during the transfer). */
 export const MAX_JOB_ATTEMPTS = 5;
+/** Package transfers that stream at once, over all connections, unless configured otherwise. */
+export const DEFAULT_MAX_CONCURRENT_TRANSFERS = 4;
 /** Job ids of finished runs remembered, so that a late message for one is not answered as unknown. */
 const RETIRED_IDS_KEPT = 1024;
 
@@ -20,6 +23,8 @@ export interface JobsGatewayOptions {
   /** The path of a stored package blob; without it a package-request fails the job `transfer-failed`. */
   packageFile?: ((sha256: string) => string) | undefined;
   transferReconnectGraceMs?: number | undefined;
+  /** Transfers beyond this many wait, first come first served, for one to end (default 4). */
+  maxConcurrentTransfers?: number | undefined;
   confirmTimeoutMs?: number | undefined;
   /** Whether the session is still the machine's registered connection (not revoked, disabled or replaced). */
   isCurrent: (session: WebSocketSession) => boolean;
@@ -43,11 +48,13 @@ export class TentacleJobsGateway implements TentacleJobs {
   private readonly graceMs: number;
   private readonly confirmMs: number;
   private shuttingDown = false;
+  private readonly slots: TransferSlots;
   private sequence = 0;
 
   constructor(private readonly options: JobsGatewayOptions) {
     this.graceMs = options.transferReconnectGraceMs ?? DEFAULT_TRANSFER_RECONNECT_GRACE_MS;
     this.confirmMs = options.confirmTimeoutMs ?? DEFAULT_JOB_CONFIRM_TIMEOUT_MS;
+    this.slots = new TransferSlots(options.maxConcurrentTransfers ?? DEFAULT_MAX_CONCURRENT_TRANSFERS);
   }
 
   isOnline(machine: string): boolean {
@@ -226,21 +233,32 @@ export class TentacleJobsGateway implements TentacleJobs {
     if (offset > size) return this.abortTransfer(run, session, `the tentacle asked for the package from byte ${offset}, past its size of ${size} bytes`);
     if (!this.options.packageFile) return this.abortTransfer(run, session, 'the hub has no package store to send the package from');
     run.stopSender();
-    run.handlers.onHubLog(
-      'info',
-      offset === 0
-        ? `sending ${packageLabel(job)} (${mib(size)}) to ${run.machine}`
-        : `resuming the transfer of ${packageLabel(job)} to ${run.machine} at ${mib(offset)} of ${mib(size)}`,
-    );
-    const sender = new PackageSender(session, jobId, this.options.packageFile(job.package.sha256), offset, size, {
-      onWritten: (bytes) => run.addBytesSent(bytes),
-      onDone: () => run.reportBytes(),
-      onFailed: (reason) => {
-        if (run.sender === sender) this.abortTransfer(run, session, `cannot send ${packageLabel(job)}: ${reason}`);
-      },
-    });
-    run.sender = sender;
-    sender.start();
+    const file = this.options.packageFile(job.package.sha256);
+    const begin = () => {
+      if (run.state !== 'running' || run.jobId !== jobId || run.session !== session) return run.releaseSlot();
+      run.handlers.onHubLog(
+        'info',
+        offset === 0
+          ? `sending ${packageLabel(job)} (${mib(size)}) to ${run.machine}`
+          : `resuming the transfer of ${packageLabel(job)} to ${run.machine} at ${mib(offset)} of ${mib(size)}`,
+      );
+      const sender = new PackageSender(session, jobId, file, offset, size, {
+        onWritten: (bytes) => run.addBytesSent(bytes),
+        onDone: () => {
+          run.reportBytes();
+          if (run.sender === sender) run.releaseSlot();
+        },
+        onFailed: (reason) => {
+          if (run.sender === sender) this.abortTransfer(run, session, `cannot send ${packageLabel(job)}: ${reason}`);
+        },
+      });
+      run.sender = sender;
+      sender.start();
+    };
+    if (this.slots.running >= this.slots.limit) {
+      run.handlers.onHubLog('info', `waiting to send ${packageLabel(job)} to ${run.machine}: ${this.slots.running} transfers are running (at most ${this.slots.limit} at once)`);
+    }
+    run.holdSlot(this.slots.request(begin));
   }
 
   private abortTransfer(run: JobRun, session: WebSocketSession, reason: string): void {

@@ -35,6 +35,8 @@ export interface GatewayDeps {
   packageFile?: (sha256: string) => string;
   /** How long a job whose connection dropped during the transfer waits for the tentacle (default 60 s). */
   transferReconnectGraceMs?: number;
+  /** Package transfers that stream at once over all connections (default 4). */
+  maxConcurrentTransfers?: number;
   /** How long a cancelled job waits for the tentacle's result before it resolves anyway (default 15 s). */
   jobConfirmTimeoutMs?: number;
 }
@@ -74,6 +76,7 @@ export function createTentacleGateway(deps: GatewayDeps): TentacleGateway {
   const jobs = new TentacleJobsGateway({
     packageFile: deps.packageFile,
     transferReconnectGraceMs: deps.transferReconnectGraceMs,
+    maxConcurrentTransfers: deps.maxConcurrentTransfers,
     confirmTimeoutMs: deps.jobConfirmTimeoutMs,
     isCurrent: (session) => connections.get(session.machineName) === session,
     log,

@@ -137,7 +137,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startGateway(tls: TlsMaterial, blobDir: string, options: { graceMs: number; confirmMs: number }): Promise<Harness> {
+export async function startGateway(tls: TlsMaterial, blobDir: string, options: { graceMs: number; confirmMs: number; maxTransfers?: number }): Promise<Harness> {
   const { db } = openDatabase(':memory:');
   const clock = () => new Date();
   const log = pino({ level: 'silent' });
@@ -158,6 +158,7 @@ export async function startGateway(tls: TlsMaterial, blobDir: string, options: {
     packageFile: (sha256) => path.join(blobDir, `${sha256}.zip`),
     transferReconnectGraceMs: options.graceMs,
     jobConfirmTimeoutMs: options.confirmMs,
+    ...(options.maxTransfers !== undefined ? { maxConcurrentTransfers: options.maxTransfers } : {}),
   });
   await new Promise<void>((resolve) => gateway.server.listen(0, '127.0.0.1', resolve));
   const port = (gateway.server.address() as AddressInfo).port;
@@ -196,8 +197,8 @@ export interface GatewayFixture {
   blob(size: number): Promise<StoredBlob>;
   /** A machine name not used before in this fixture. */
   uniqueName(prefix: string): string;
-  /** Starts another gateway on the same folder (for a test that shuts it down). */
-  another(): Promise<Harness>;
+  /** Starts another gateway on the same folder (for a test that shuts it down, or needs other limits). */
+  another(options?: { maxTransfers?: number }): Promise<Harness>;
   close(): Promise<void>;
 }
 
@@ -218,7 +219,7 @@ export async function startFixture(): Promise<GatewayFixture> {
       return { sha256, size, bytes };
     },
     uniqueName: (prefix) => `${prefix}-${++count}`,
-    another: () => startGateway(tls, temp, { graceMs: 10_000, confirmMs: 10_000 }),
+    another: (options) => startGateway(tls, temp, { graceMs: 10_000, confirmMs: 10_000, ...options }),
     async close() {
       await hub.close();
       await quick.close();
