@@ -2,14 +2,13 @@
 // deployed by the real hub to N real tentacle processes on this machine, against a floor taken in
 // the same run: the same zip extracted with `unzip -q` into N folders, two at a time. Then the
 // same release is deployed again: the tentacles' package cache must make it send zero bytes.
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdtemp, rm, stat, statfs } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { startFanoutHub, startTentacles, TENTACLE_BIN, waitAllOnline } from './support/fanout-cluster.mjs';
 import { createProjectRelease, deployAndWait, pushPackage, tail, taskLog, verifyInstalls } from './support/fanout-deploy.mjs';
 import { measureFloor, requireUnzip } from './support/fanout-floor.mjs';
@@ -20,6 +19,7 @@ import { startPhaseMeter } from './support/machine-cpu.mjs';
 import { packWithCli } from './support/package-fixture.mjs';
 import { clockTicksPerSecond } from './support/proc-stats.mjs';
 import { CLI_BIN, HUB_BIN, UsageError } from './support/processes.mjs';
+import { settleDisk } from './support/settle-disk.mjs';
 import { formatBytes, parseSize } from './support/units.mjs';
 
 /** Pass marks (issue 4): deployment time at most this multiple of the floor; a redeploy sends no bytes. */
@@ -104,7 +104,7 @@ export async function run(args, scope) {
   const zip = await packWithCli(scope, path.join(tmp, 'package'), path.join(tmp, 'out'), PACKAGE);
   const packMs = performance.now() - started;
   const zipBytes = (await stat(zip)).size;
-  if (!options.keep) await rm(path.join(tmp, 'package'), { recursive: true, force: true });
+  // the tree stays until the end, like every folder of the run (see measureFloor: deleting files slows creating them)
   started = performance.now();
   const sha256 = await hashFile(zip); // also warms the page cache for every contender
   const hashMs = performance.now() - started;
@@ -119,7 +119,7 @@ export async function run(args, scope) {
   const floor = await measureFloor(scope, {
     zip, dir: tmp, count: N,
     untimed: async () => {
-      await settleDisk();
+      await restDisk(tmp);
       meter = startPhaseMeter(ticksPerSecond);
     },
     onStop: () => {
@@ -150,7 +150,7 @@ export async function run(args, scope) {
   results.transfer = await measureTransfer(scope, {
     zip, sha256, dir: tmp, count: N, ...tls,
     untimed: async (receivers) => {
-      await settleDisk();
+      await restDisk(tmp);
       meter = startPhaseMeter(ticksPerSecond, [hub.pid, ...tentacles.map((t) => t.child.pid), ...receivers]);
     },
     onStop: () => {
@@ -165,7 +165,7 @@ export async function run(args, scope) {
   const ours = [hub.pid, ...tentacles.map((t) => t.child.pid)];
   const deploy = { api, hub, tentacles, project: PROJECT, release, environment: ENVIRONMENT, timeoutMs: options.timeoutSeconds * 1000, ticksPerSecond };
 
-  await settleDisk();
+  await restDisk(tmp);
   progress(`deploying release ${release} of ${PROJECT} to ${N} tentacles`);
   meter = startPhaseMeter(ticksPerSecond, ours);
   try {
@@ -185,7 +185,7 @@ export async function run(args, scope) {
   results.excerpts = { deployment: await machineLines(api, results.deploy.taskId, tentacles[0]?.name ?? '') };
   results.installs = await verifyInstalls({ tentacles, project: PROJECT, environment: ENVIRONMENT, release, marker: DEPLOY_MARKER });
 
-  await settleDisk();
+  await restDisk(tmp);
   progress(`redeploying release ${release} (the package is in every tentacle's cache now)`);
   meter = startPhaseMeter(ticksPerSecond, ours);
   try {
@@ -231,18 +231,22 @@ async function checkFreeDisk(dir, { size, tentacles, keep }) {
   const fs = await statfs(dir).catch(() => undefined);
   if (fs === undefined) return;
   const free = fs.bavail * fs.bsize;
-  const need = Math.ceil(size * (3 * tentacles + 3) * 1.1); // zip <= payload: 2 copies per tentacle + floor folders + tree, zip, hub store
+  const need = Math.ceil(size * (5 * tentacles + 3) * 1.1); // zip <= payload; per tentacle: a floor folder, a transfer reference file, the cached zip, two releases; and the tree, the zip, the hub's copy
   if (free < need) {
     throw new Error(`${formatBytes(free)} free under ${dir}, but this run needs about ${formatBytes(need)}${keep ? ' (and --keep leaves it there)' : ''}: free some space or use a smaller --size or fewer --tentacles`);
   }
 }
 
+
 /**
- * Flushes dirty pages (sync(1)) before each timed phase, so that none pays for the write-back of
- * the one before. Best effort: skipped where `sync` is not available.
+ * Brings the disk to rest before a timed phase (support/settle-disk.mjs) and says so when that
+ * took a while: the previous phase's deletions were still being trimmed.
+ * @param {string} dir
  */
-async function settleDisk() {
-  await promisify(execFile)('sync', [], { timeout: 120_000 }).catch(() => undefined);
+async function restDisk(dir) {
+  const { waitedMs, quiet } = await settleDisk(dir);
+  if (quiet === false) progress(`the disk was still busy after ${seconds(waitedMs)}; timing anyway`);
+  else if (waitedMs >= 3000) progress(`waited ${seconds(waitedMs)} for the disk to come to rest`);
 }
 
 /** SHA-256 of a file, streamed. @param {string} file */

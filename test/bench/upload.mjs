@@ -2,7 +2,6 @@
 // in the same run (a bare node:http server streaming the body to disk, fed by a node:http client
 // that streams the file the way `cuttle push` does). Rounds alternate baseline and hub; medians
 // are compared. The hub's RSS is sampled during its uploads: memory must not grow with the size.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -11,10 +10,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { packWithCli, writePackageTree } from './support/package-fixture.mjs';
 import { CLI_BIN, HUB_BIN, UsageError, cleanEnv, spawnNode, waitForEvent } from './support/processes.mjs';
 import { sampleRss } from './support/rss.mjs';
+import { settleDisk } from './support/settle-disk.mjs';
 import { MiB, formatBytes, median, mibPerSecond, parseSize, round } from './support/units.mjs';
 
 /** Pass marks: hub throughput at least this share of the baseline's; hub RSS growth at most this. */
@@ -83,12 +83,12 @@ export async function run(args, scope) {
   const cliStartupMs = await timeCliStartup(scope);
   const rounds = [];
   for (let index = 1; index <= options.rounds; index += 1) {
-    await settleDisk();
+    await settleDisk(tmp);
     started = performance.now();
     await postFile(Number(sinkReady.port), zip, zipBytes);
     const baselineMs = performance.now() - started;
     await rm(sinkFile, { force: true });
-    await settleDisk();
+    await settleDisk(tmp);
     const hubRound = await pushToHub(scope, hub, `http://127.0.0.1:${hubReady.port}`, apiKey, zip);
     rounds.push({ baselineMs, ...hubRound });
     progress(
@@ -115,13 +115,6 @@ async function timeCliStartup(scope) {
   return median(times);
 }
 
-/**
- * Flushes dirty pages (sync(1)) before each timed upload, so that neither contender pays for
- * the write-back of the previous one. Best effort: skipped where `sync` is not available.
- */
-async function settleDisk() {
-  await promisify(execFile)('sync', [], { timeout: 120_000 }).catch(() => undefined);
-}
 
 /** Reads the file once and throws the bytes away. @param {string} file */
 async function readThrough(file) {
