@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -101,6 +102,64 @@ describe('HubClient', () => {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('sends a file of many chunks byte for byte and checks its SHA-256 against the hub\'s', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const bytes = randomBytes(5 * 1024 * 1024 + 17); // several 1 MiB reads, through the reused buffers
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const server = await fake((req, res) => {
+        const hash = createHash('sha256');
+        let size = 0;
+        req.on('data', (chunk: Buffer) => {
+          hash.update(chunk);
+          size += chunk.length;
+        });
+        req.on('end', () => sendJson(res, 201, { id: 'Acme.Web', version: '1.4.0', sha256: hash.digest('hex'), size, uploadedAt: new Date().toISOString(), uploadedBy: 'ci' }));
+      });
+      const file = path.join(dir, 'Acme.Web.1.4.0.zip');
+      await writeFile(file, bytes);
+      const progress: number[] = [];
+      const result = await client(server.url).uploadPackage({ filePath: file, fileName: 'Acme.Web.1.4.0.zip', size: bytes.length, overwriteMode: 'FailIfExists', onProgress: (sent) => progress.push(sent) });
+      expect(result).toMatchObject({ created: true, localSha256: sha256, package: { sha256, size: bytes.length } });
+      expect(progress.at(-1)).toBe(bytes.length);
+      expect(progress.length).toBeGreaterThan(4);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('fails file-read-failed when the file is shorter than the size it was announced with (it changed meanwhile)', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const server = await fake((req) => void req.resume());
+      const file = path.join(dir, 'Acme.Web.1.4.0.zip');
+      await writeFile(file, randomBytes(1000));
+      const report = await failure(client(server.url).uploadPackage({ filePath: file, fileName: 'Acme.Web.1.4.0.zip', size: 4000, overwriteMode: 'FailIfExists' }));
+      expect(report).toMatchObject({ exitCode: 1, code: 'file-read-failed' });
+      expect(report.message).toContain('ended after 1000 of its 4000 bytes');
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('sends exactly the announced size of a file that has grown since', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      let received = 0;
+      const server = await fake((req, res) => {
+        req.on('data', (chunk: Buffer) => (received += chunk.length));
+        req.on('end', () => sendJson(res, 201, { id: 'Acme.Web', version: '1.4.0', sha256: 'a'.repeat(64), size: received, uploadedAt: new Date().toISOString(), uploadedBy: 'ci' }));
+      });
+      const file = path.join(dir, 'Acme.Web.1.4.0.zip');
+      await writeFile(file, randomBytes(3000));
+      const report = await failure(client(server.url).uploadPackage({ filePath: file, fileName: 'Acme.Web.1.4.0.zip', size: 2000, overwriteMode: 'FailIfExists' }));
+      expect(received).toBe(2000);
+      expect(report.code).toBe('checksum-mismatch'); // the fake hub's SHA-256 is not the file's
     } finally {
       await cleanup();
     }

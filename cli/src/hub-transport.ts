@@ -1,8 +1,6 @@
-import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { API_BASE, EXIT, errorCodeOf } from '@cuttle/shared';
 import { CliError, badResponse, interrupted } from './cli-error.js';
 import { networkError, timeoutError } from './network-errors.js';
@@ -94,39 +92,110 @@ export async function sendFile(options: TransportOptions, url: URL, file: FileBo
   }
 }
 
+/** Chunks of an upload in flight at once: one being read from the file while the others are written. */
+const UPLOAD_BUFFERS = 4;
+
+/** A read of the file being uploaded failed, or it ended before its announced size. */
+class SourceError extends Error {}
+
 /**
- * Passes the body through on its way to the socket, reporting each chunk. `hold()` stops
- * the flow (and, by backpressure, the file reading) once the hub has answered.
+ * Sends a file as the request body through a few buffers used again and again (no allocation
+ * per chunk), reporting each chunk before it is written. `hold()` stops it once the hub has
+ * answered. Exactly the announced size is sent: a file that has shrunk fails, one that grew
+ * is cut at its size.
  */
-class BodyMeter extends Transform {
+class FileSender {
   private held = false;
+  private closed = false;
   private passed = 0;
+  private wake: (() => void) | null = null;
+
   constructor(
-    private readonly size: number,
-    private readonly onData: (chunk: Buffer) => void,
+    private readonly body: FileBody,
+    private readonly request: ClientRequest,
   ) {
-    super();
+    request.once('close', () => {
+      this.closed = true;
+      this.signal();
+    });
   }
-  /** Every announced byte has passed on its way to the connection (the file's EOF may still be pending). */
+
+  /** Every announced byte has passed on its way to the connection. */
   get passedAll(): boolean {
-    return this.passed >= this.size;
+    return this.passed >= this.body.size;
   }
+
   hold(): void {
     this.held = true;
+    this.signal();
   }
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    // When held the callback is never called: nothing more is read or written.
-    if (this.held) return;
-    this.passed += chunk.length;
-    this.onData(chunk);
-    callback(null, chunk);
+
+  /** Resolves once the body is written and ended (or held, or the request closed); rejects with SourceError or a write error. */
+  async run(): Promise<void> {
+    const { size } = this.body;
+    const chunkBytes = uploadChunkBytes(size);
+    let handle: FileHandle;
+    try {
+      handle = await open(this.body.path, 'r');
+    } catch (error) {
+      throw new SourceError((error as Error).message, { cause: error });
+    }
+    try {
+      const free = Array.from({ length: Math.min(UPLOAD_BUFFERS, Math.ceil(size / chunkBytes)) }, () => Buffer.allocUnsafe(chunkBytes));
+      let writeError: Error | null = null;
+      while (this.passed < size) {
+        let buffer = free.pop();
+        while (buffer === undefined && !this.stopped && writeError === null) {
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          buffer = free.pop();
+        }
+        if (writeError !== null) throw writeError;
+        if (buffer === undefined || this.stopped) return;
+        const length = await readSome(handle, buffer, Math.min(chunkBytes, size - this.passed), this.passed, size);
+        if (this.stopped) return;
+        const chunk = buffer.subarray(0, length);
+        this.passed += length;
+        this.body.onData(chunk);
+        const used = buffer;
+        this.request.write(chunk, (error) => {
+          if (error) writeError = error;
+          free.push(used);
+          this.signal();
+        });
+      }
+      if (!this.stopped) this.request.end();
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
   }
+
+  private get stopped(): boolean {
+    return this.held || this.closed;
+  }
+
+  private signal(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+}
+
+/** Reads up to `length` bytes at `position`; a file that ends before `size` is a SourceError. */
+async function readSome(handle: FileHandle, buffer: Buffer, length: number, position: number, size: number): Promise<number> {
+  let bytesRead: number;
+  try {
+    ({ bytesRead } = await handle.read(buffer, 0, length, position));
+  } catch (error) {
+    throw new SourceError((error as Error).message, { cause: error });
+  }
+  if (bytesRead === 0) throw new SourceError(`the file ended after ${position} of its ${size} bytes (did it change while it was sent?)`);
+  return bytesRead;
 }
 
 function fileReadFailed(error: Error, path: string): CliError {
   return new CliError('file-read-failed', `reading ${path} failed while sending it: ${error.message}`, {
     exitCode: EXIT.failed,
-    details: { file: path, cause: errorCodeOf(error) ?? 'unknown' },
+    details: { file: path, cause: errorCodeOf(error) ?? errorCodeOf(error.cause) ?? 'unknown' },
     cause: error,
   });
 }
@@ -162,9 +231,9 @@ function exchange(options: TransportOptions, method: string, url: URL, body: Req
     let settled = false;
     let sourceError: Error | undefined;
     let response: IncomingMessage | undefined;
-    const meter = body.kind === 'file' ? new BodyMeter(body.size, body.onData) : undefined;
+    const sender = body.kind === 'file' ? new FileSender(body, request) : undefined;
     // The hub may answer before our 'finish' event: what counts is that every byte went out.
-    const bodyComplete = (): boolean => (body.kind === 'announce' ? false : meter === undefined || meter.passedAll);
+    const bodyComplete = (): boolean => (body.kind === 'announce' ? false : sender === undefined || sender.passedAll);
 
     const fail = (error: CliError): void => {
       if (settled) return;
@@ -189,7 +258,7 @@ function exchange(options: TransportOptions, method: string, url: URL, body: Req
     request.on('error', socketFailed);
     request.on('response', (res) => {
       response = res;
-      meter?.hold();
+      sender?.hold();
       const chunks: Buffer[] = [];
       let length = 0;
       res.on('data', (chunk: Buffer) => {
@@ -214,12 +283,9 @@ function exchange(options: TransportOptions, method: string, url: URL, body: Req
     if (body.kind === 'none') request.end();
     else if (body.kind === 'buffer') request.end(body.data);
     else if (body.kind === 'announce') request.flushHeaders();
-    else if (meter !== undefined) {
-      const source = createReadStream(body.path, { highWaterMark: uploadChunkBytes(body.size) });
-      source.on('error', (error) => {
-        sourceError = error;
-      });
-      pipeline(source, meter, request).catch((error: unknown) => {
+    else if (sender !== undefined) {
+      sender.run().catch((error: unknown) => {
+        if (error instanceof SourceError) sourceError = error;
         if (settled) return;
         if (sourceError !== undefined) fail(fileReadFailed(sourceError, body.path));
         // Otherwise the request's own 'error' (or an answer already on its way) decides.

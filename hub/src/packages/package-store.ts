@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fsp, mkdirSync, renameSync, existsSync, unlinkSync, rmSync, readdirSync } from 'node:fs';
+import { promises as fsp, mkdirSync, renameSync, existsSync, rmSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -78,19 +78,34 @@ class HashAndCount extends Transform {
  */
 export class PackageStore {
   readonly blobRoot: string;
+  /**
+   * Files to delete are renamed here first (instant, and safe inside a DB transaction) and
+   * unlinked in the background: unlinking a large file takes long enough to stall the hub.
+   */
+  readonly trashDir: string;
+  private readonly deleting = new Set<Promise<void>>();
 
   constructor(
     root: string,
     readonly tmpDir: string,
   ) {
     this.blobRoot = path.join(root, 'sha256');
+    this.trashDir = path.join(path.dirname(tmpDir), 'trash');
   }
 
   init(): void {
     mkdirSync(this.blobRoot, { recursive: true });
-    // Whatever is left in tmp is an upload that never finished (crash, kill): it is not a package.
-    rmSync(this.tmpDir, { recursive: true, force: true });
-    mkdirSync(this.tmpDir, { recursive: true });
+    // Whatever is left in tmp is an upload that never finished (crash, kill): it is not a package;
+    // whatever is left in trash was on its way out.
+    for (const dir of [this.tmpDir, this.trashDir]) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+    }
+  }
+
+  /** Resolves once every background deletion started so far has ended. */
+  async settled(): Promise<void> {
+    while (this.deleting.size > 0) await Promise.all([...this.deleting]);
   }
 
   blobPath(sha256: string): string {
@@ -176,7 +191,7 @@ export class PackageStore {
   commit(file: ReceivedFile): void {
     const target = this.blobPath(file.sha256);
     if (existsSync(target)) {
-      unlinkSync(file.tmpPath);
+      this.trash(file.tmpPath);
       return;
     }
     mkdirSync(path.dirname(target), { recursive: true });
@@ -188,7 +203,24 @@ export class PackageStore {
   }
 
   remove(sha256: string): void {
-    rmSync(this.blobPath(sha256), { force: true });
+    this.trash(this.blobPath(sha256));
+  }
+
+  /** Takes a file out of the store at once (a rename) and deletes it in the background; a missing file is fine. */
+  private trash(file: string): void {
+    const doomed = path.join(this.trashDir, `${path.basename(file)}.${randomBytes(6).toString('hex')}`);
+    try {
+      renameSync(file, doomed);
+    } catch {
+      // already gone; or no trash folder, or another file system: deleted here and now
+      if (existsSync(file)) rmSync(file, { force: true });
+      return;
+    }
+    const deletion: Promise<void> = fsp
+      .rm(doomed, { force: true })
+      .catch(() => undefined) // left for the next start, which empties the trash
+      .finally(() => this.deleting.delete(deletion));
+    this.deleting.add(deletion);
   }
 
   /** Every blob on disk, by SHA-256. */
