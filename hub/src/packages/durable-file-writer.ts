@@ -1,7 +1,7 @@
 import { createWriteStream, promises as fsp, type WriteStream } from 'node:fs';
 
 /** Flush to disk every this many bytes while writing, so the final flush is short. */
-export const SYNC_EVERY_BYTES = 256 * 1024 * 1024;
+export const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 /** Bytes buffered before the write stream pushes back; large enough to batch writes into writev. */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 

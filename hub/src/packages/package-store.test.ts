@@ -1,11 +1,14 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FOLLOWING_HASH_MIN_BYTES } from './following-hasher.js';
 import { PackageStore } from './package-store.js';
 
-describe('PackageStore deletions', () => {
+describe('PackageStore', () => {
   let dir: string;
   let store: PackageStore;
   beforeEach(async () => {
@@ -58,5 +61,14 @@ describe('PackageStore deletions', () => {
     await writeFile(path.join(store.trashDir, 'left-over.zip.123'), 'x');
     store.init();
     expect(await readdir(store.trashDir)).toEqual([]);
+  });
+
+  it('receives a large announced upload with its SHA-256 taken in a worker, equal to the bytes sent', async () => {
+    const bytes = randomBytes(FOLLOWING_HASH_MIN_BYTES + 3 * 1024 * 1024 + 11);
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 65536) }, (_, i) => bytes.subarray(i * 65536, (i + 1) * 65536));
+    const received = await store.receive(Readable.from(chunks), { maxSize: bytes.length, idleTimeoutMs: 0, expectedSize: bytes.length });
+    expect(received.size).toBe(bytes.length);
+    expect(received.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect((await readFile(received.tmpPath)).equals(bytes)).toBe(true);
   });
 });

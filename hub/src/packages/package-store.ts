@@ -5,6 +5,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CuttleError, isCuttleError } from '@cuttle/shared';
 import { DurableFile } from './durable-file-writer.js';
+import { FollowingHasher } from './following-hasher.js';
 
 export interface ReceiveLimits {
   maxSize: number;
@@ -30,6 +31,8 @@ class HashAndCount extends Transform {
     private readonly maxSize: number,
     private readonly idleTimeoutMs: number,
     private readonly onChunk: () => void,
+    /** false: a FollowingHasher hashes the written file instead */
+    private readonly hashInline: boolean,
   ) {
     super();
     this.armIdleTimer();
@@ -41,7 +44,7 @@ class HashAndCount extends Transform {
       callback(new CuttleError('package-too-large', `The package is larger than the ${this.maxSize} bytes this hub accepts.`, { maxSize: this.maxSize }));
       return;
     }
-    this.hash.update(chunk);
+    if (this.hashInline) this.hash.update(chunk);
     this.armIdleTimer();
     this.onChunk();
     callback(null, chunk);
@@ -157,7 +160,12 @@ export class PackageStore {
       throw error;
     }
     const created = file;
-    const hashAndCount = new HashAndCount(limits.maxSize, limits.idleTimeoutMs, () => created.poke());
+    const hasher = FollowingHasher.forUpload(tmpPath, limits.expectedSize);
+    const onChunk = () => {
+      created.poke();
+      hasher?.advance(created.stream.bytesWritten);
+    };
+    const hashAndCount = new HashAndCount(limits.maxSize, limits.idleTimeoutMs, onChunk, hasher === null);
     counter = hashAndCount;
     // The source is piped by hand, not handed to pipeline(): on failure it must stay open, so
     // that an HTTP request's socket can still carry the error answer. Its owner closes it.
@@ -165,15 +173,16 @@ export class PackageStore {
     else source.pipe(hashAndCount);
     try {
       await pipeline(hashAndCount, file.stream);
-      await file.finish();
+      const [sha256] = await Promise.all([hasher ? hasher.finish(hashAndCount.size) : hashAndCount.hash.digest('hex'), file.finish()]);
       if (limits.expectedSize !== undefined && hashAndCount.size !== limits.expectedSize) {
         throw new CuttleError('upload-incomplete', `The body had ${hashAndCount.size} bytes but Content-Length announced ${limits.expectedSize}.`, {
           received: hashAndCount.size,
           expected: limits.expectedSize,
         });
       }
-      return { tmpPath, sha256: hashAndCount.hash.digest('hex'), size: hashAndCount.size };
+      return { tmpPath, sha256, size: hashAndCount.size };
     } catch (error) {
+      hasher?.abort();
       source.unpipe(hashAndCount);
       await file.abandon();
       await fsp.rm(tmpPath, { force: true });
