@@ -147,19 +147,22 @@ describe('HubClient', () => {
     }
   });
 
-  it('sends exactly the announced size of a file that has grown since', async () => {
+  it('fails file-read-failed, without completing the body, when the file has grown since its size was taken', async () => {
     const { dir, cleanup } = await tempDir();
     try {
       let received = 0;
-      const server = await fake((req, res) => {
+      let ended = false;
+      const server = await fake((req) => {
         req.on('data', (chunk: Buffer) => (received += chunk.length));
-        req.on('end', () => sendJson(res, 201, { id: 'Acme.Web', version: '1.4.0', sha256: 'a'.repeat(64), size: received, uploadedAt: new Date().toISOString(), uploadedBy: 'ci' }));
+        req.on('end', () => (ended = true));
       });
       const file = path.join(dir, 'Acme.Web.1.4.0.zip');
       await writeFile(file, randomBytes(3000));
       const report = await failure(client(server.url).uploadPackage({ filePath: file, fileName: 'Acme.Web.1.4.0.zip', size: 2000, overwriteMode: 'FailIfExists' }));
-      expect(received).toBe(2000);
-      expect(report.code).toBe('checksum-mismatch'); // the fake hub's SHA-256 is not the file's
+      expect(report).toMatchObject({ exitCode: 1, code: 'file-read-failed' });
+      expect(report.message).toContain('has grown past the 2000 bytes');
+      expect(received).toBeLessThanOrEqual(2000);
+      expect(ended).toBe(false);
     } finally {
       await cleanup();
     }

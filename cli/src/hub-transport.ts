@@ -101,8 +101,8 @@ class SourceError extends Error {}
 /**
  * Sends a file as the request body through a few buffers used again and again (no allocation
  * per chunk), reporting each chunk before it is written. `hold()` stops it once the hub has
- * answered. Exactly the announced size is sent: a file that has shrunk fails, one that grew
- * is cut at its size.
+ * answered. A file whose size is not the announced one any more (it changed while it was sent)
+ * fails before the body is complete, so the hub never stores it.
  */
 class FileSender {
   private held = false;
@@ -152,6 +152,8 @@ class FileSender {
         if (writeError !== null) throw writeError;
         if (buffer === undefined || this.stopped) return;
         const length = await readSome(handle, buffer, Math.min(chunkBytes, size - this.passed), this.passed, size);
+        // with Content-Length, the last byte completes the body for the hub: check the size before it goes
+        if (this.passed + length === size) await assertNoMore(handle, size);
         if (this.stopped) return;
         const chunk = buffer.subarray(0, length);
         this.passed += length;
@@ -178,6 +180,17 @@ class FileSender {
     this.wake = null;
     wake?.();
   }
+}
+
+/** A file that has more than the announced size now changed while it was sent: SourceError. */
+async function assertNoMore(handle: FileHandle, size: number): Promise<void> {
+  let bytesRead: number;
+  try {
+    ({ bytesRead } = await handle.read(Buffer.alloc(1), 0, 1, size));
+  } catch (error) {
+    throw new SourceError((error as Error).message, { cause: error });
+  }
+  if (bytesRead > 0) throw new SourceError(`the file has grown past the ${size} bytes it had when the upload started (did it change while it was sent?)`);
 }
 
 /** Reads up to `length` bytes at `position`; a file that ends before `size` is a SourceError. */

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_ZIP_LIMITS, OverwriteModeSchema, type OverwriteMode, type ZipLimits } from '@cuttle/shared';
-import { DEFAULT_MAX_CONCURRENT_TRANSFERS } from './gateway/tentacle-jobs-gateway.js';
+import { DEFAULT_MAX_CONCURRENT_TRANSFERS } from './gateway/transfer-slots.js';
 import { parseMasterKey } from './variables/master-key.js';
 
 /** Every limit of the hub, with its default, in one place. */

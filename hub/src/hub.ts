@@ -73,8 +73,10 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     const machines = new MachineService(machineRepository, environments, connections, clock, log);
 
     const projectRepository = new ProjectRepository(db);
-    const store = new PackageStore(path.join(config.dataDir, 'packages'), path.join(config.dataDir, 'tmp'));
+    const store = new PackageStore(path.join(config.dataDir, 'packages'), path.join(config.dataDir, 'tmp'), path.join(config.dataDir, 'trash'));
     store.init();
+    // background deletions end before the data folder is let go (the lock is released after this)
+    closeables.push(() => store.settled());
     const packages = new PackageService(
       new PackageRepository(db),
       store,

@@ -237,7 +237,6 @@ async function checkFreeDisk(dir, { size, tentacles, keep }) {
   }
 }
 
-
 /**
  * Brings the disk to rest before a timed phase (support/settle-disk.mjs) and says so when that
  * took a while: the previous phase's deletions were still being trimmed.

@@ -86,7 +86,7 @@ export class JobRun {
 
   /** Keeps how to free the transfer slot (or give up the place in line) this run holds now. */
   holdSlot(release: () => void): void {
-    this.releaseSlot();
+    if (this.slotRelease !== release) this.releaseSlot();
     this.slotRelease = release;
   }
 

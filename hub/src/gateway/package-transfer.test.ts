@@ -186,4 +186,37 @@ describe('package transfer', () => {
       await local.close();
     }
   });
+
+  it('frees the slot of a transfer with nothing to send, and drops the place in line of a tentacle that goes away', async () => {
+    const local = await fx.another({ maxTransfers: 1 });
+    try {
+      const names = [fx.uniqueName('empty'), fx.uniqueName('gone'), fx.uniqueName('next')];
+      const [empty, gone, next] = await Promise.all(names.map((n) => local.machine(n)()));
+      const nothing = await fx.blob(0);
+      const big = await fx.blob(24 * 1024 * 1024);
+      const stored = await fx.blob(1024 * 1024);
+      const outcomes = [
+        local.gateway.jobs.run(names[0]!, deployJob(names[0]!, nothing), recorder().handlers, new AbortController().signal),
+        local.gateway.jobs.run(names[1]!, deployJob(names[1]!, big), recorder().handlers, new AbortController().signal),
+        local.gateway.jobs.run(names[2]!, deployJob(names[2]!, stored), recorder().handlers, new AbortController().signal),
+      ];
+      const ids = await Promise.all([empty!, gone!, next!].map(async (t) => (await t.next('job-start')).jobId as string));
+      empty!.send({ type: 'package-request', jobId: ids[0], offset: 0 }); // 0 bytes: done at once
+      gone!.ws.pause();
+      gone!.send({ type: 'package-request', jobId: ids[1], offset: 0 }); // takes the slot, cannot finish while paused
+      await new Promise((r) => setTimeout(r, 100));
+      next!.send({ type: 'package-request', jobId: ids[2], offset: 0 }); // waits in line
+      await new Promise((r) => setTimeout(r, 100));
+      expect(next!.receivedBytes(ids[2]!)).toBe(0);
+      await gone!.cut(); // its slot goes to the next in line
+      await waitFor(() => next!.receivedBytes(ids[2]!) === stored.size, 'the waiting transfer after the connection was lost');
+      next!.send({ type: 'job-result', jobId: ids[2], outcome: 'success', error: null, bytesReceived: stored.size, releaseDir: '/r' });
+      empty!.send({ type: 'job-result', jobId: ids[0], outcome: 'success', error: null, bytesReceived: 0, releaseDir: '/r' });
+      expect((await outcomes[2])!.outcome).toBe('success');
+      expect((await outcomes[0])!.outcome).toBe('success');
+      await Promise.all([empty!.cut(), next!.cut()]);
+    } finally {
+      await local.close();
+    }
+  });
 });

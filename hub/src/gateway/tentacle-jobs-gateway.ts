@@ -5,7 +5,7 @@ import type { JobHandlers, JobOutcome, TentacleJobs } from '../deployments/tenta
 import { JobRun, cancelled, failed, type Verdict } from './job-run.js';
 import { lostWhere, lostWhileRunning, mib, packageLabel, seconds } from './job-texts.js';
 import { PackageSender } from './package-sender.js';
-import { TransferSlots } from './transfer-slots.js';
+import { DEFAULT_MAX_CONCURRENT_TRANSFERS, TransferSlots } from './transfer-slots.js';
 import type { JobMessage, WebSocketSession } from './tentacle-session.js';
 
 /** How long a job whose connection dropped during the transfer waits for the tentacle to come back. */
@@ -14,8 +14,6 @@ export const DEFAULT_TRANSFER_RECONNECT_GRACE_MS = 60_000;
 export const DEFAULT_JOB_CONFIRM_TIMEOUT_MS = 15_000;
 /** Attempts of one job (the first and its restarts after lost connections during the transfer). */
 export const MAX_JOB_ATTEMPTS = 5;
-/** Package transfers that stream at once, over all connections, unless configured otherwise. */
-export const DEFAULT_MAX_CONCURRENT_TRANSFERS = 4;
 /** Job ids of finished runs remembered, so that a late message for one is not answered as unknown. */
 const RETIRED_IDS_KEPT = 1024;
 
@@ -234,8 +232,11 @@ export class TentacleJobsGateway implements TentacleJobs {
     if (!this.options.packageFile) return this.abortTransfer(run, session, 'the hub has no package store to send the package from');
     run.stopSender();
     const file = this.options.packageFile(job.package.sha256);
-    const begin = () => {
-      if (run.state !== 'running' || run.jobId !== jobId || run.session !== session) return run.releaseSlot();
+    let started = false;
+    const begin = (release: () => void) => {
+      started = true;
+      run.holdSlot(release); // before anything starts: a transfer with nothing to send ends at once
+      if (this.shuttingDown || run.state !== 'running' || run.jobId !== jobId || run.session !== session) return run.releaseSlot();
       run.handlers.onHubLog(
         'info',
         offset === 0
@@ -258,7 +259,8 @@ export class TentacleJobsGateway implements TentacleJobs {
     if (this.slots.running >= this.slots.limit) {
       run.handlers.onHubLog('info', `waiting to send ${packageLabel(job)} to ${run.machine}: ${this.slots.running} transfers are running (at most ${this.slots.limit} at once)`);
     }
-    run.holdSlot(this.slots.request(begin));
+    const release = this.slots.request(begin);
+    if (!started) run.holdSlot(release); // its place in line, given up if the run stops first
   }
 
   private abortTransfer(run: JobRun, session: WebSocketSession, reason: string): void {

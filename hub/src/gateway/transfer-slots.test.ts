@@ -35,6 +35,7 @@ describe('TransferSlots', () => {
     const withdrawn = slots.request(() => started.push('withdrawn'));
     slots.request(() => started.push('last'));
     withdrawn();
+    expect(slots.waiting).toBe(1);
     first();
     expect(started).toEqual(['first', 'last']);
     expect([slots.running, slots.waiting]).toEqual([1, 0]);
@@ -52,5 +53,17 @@ describe('TransferSlots', () => {
   it('refuses a limit below one', () => {
     expect(() => new TransferSlots(0)).toThrow(RangeError);
     expect(() => new TransferSlots(Number.NaN)).toThrow(RangeError);
+  });
+
+  it('hands the release to start, so that a transfer which ends at once frees its slot', () => {
+    const slots = new TransferSlots(1);
+    const started: string[] = [];
+    slots.request((release) => {
+      started.push('empty');
+      release(); // nothing to send
+    });
+    slots.request(() => started.push('next'));
+    expect(started).toEqual(['empty', 'next']);
+    expect(slots.running).toBe(1);
   });
 });

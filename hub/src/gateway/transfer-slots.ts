@@ -1,3 +1,6 @@
+/** Package transfers that stream at once, over all connections, unless configured otherwise. */
+export const DEFAULT_MAX_CONCURRENT_TRANSFERS = 4;
+
 /**
  * A hub-wide cap on package transfers that stream at once. A transfer asked for while every slot
  * is taken waits in line (first come, first served) and starts when one frees up.
@@ -21,24 +24,27 @@ export class TransferSlots {
   }
 
   /**
-   * Calls `start` once a slot is free: at once when one is and nobody waits, else in turn.
-   * Returns the release: it frees the slot once started, or gives up the place in line before;
-   * calling it again does nothing.
+   * Calls `start` once a slot is free: at once when one is and nobody waits, else in turn. The
+   * release, given to `start` and returned, frees the slot once started, or gives up the place in
+   * line before; calling it again does nothing.
    */
-  request(start: () => void): () => void {
+  request(start: (release: () => void) => void): () => void {
     let state: 'queued' | 'started' | 'ended' = 'queued';
     const begin = () => {
-      if (state !== 'queued') return this.next();
       state = 'started';
       this.active++;
-      start();
+      start(release);
     };
     const release = () => {
-      if (state === 'started') {
+      const was = state;
+      state = 'ended';
+      if (was === 'started') {
         this.active--;
         this.next();
+      } else if (was === 'queued') {
+        const at = this.queue.indexOf(begin);
+        if (at >= 0) this.queue.splice(at, 1);
       }
-      state = 'ended';
     };
     if (this.active < this.limit && this.queue.length === 0) begin();
     else this.queue.push(begin);

@@ -42,20 +42,40 @@ describe('FollowingHasher', () => {
     expect(hashers.every((h) => h !== null)).toBe(true);
     expect(FollowingHasher.forUpload(file, FOLLOWING_HASH_MIN_BYTES)).toBeNull();
     for (const h of hashers) h!.abort();
-    await expect(hashers[0]!.finish(3)).resolves.toBe('');
-    // aborted workers free their places
-    await new Promise((r) => setTimeout(r, 50));
+    // stopped workers free their places once their threads are gone
+    await new Promise((r) => setTimeout(r, 200));
     const again = FollowingHasher.forUpload(file, FOLLOWING_HASH_MIN_BYTES);
     expect(again).not.toBeNull();
     expect(await again!.finish(3)).toBe(sha256(Buffer.from('abc')));
   });
 
-  it('falls back to hashing the file by streaming it when the worker fails', async () => {
-    const file = path.join(dir, 'short.part');
+  it('falls back to hashing the file by streaming it when the worker cannot even open it', async () => {
+    const file = path.join(dir, 'late.part');
+    const hasher = FollowingHasher.forUpload(file, FOLLOWING_HASH_MIN_BYTES)!; // no such file yet: the worker fails
+    await new Promise((r) => setTimeout(r, 200));
     const bytes = randomBytes(5000);
     await writeFile(file, bytes);
-    const hasher = FollowingHasher.forUpload(file, FOLLOWING_HASH_MIN_BYTES);
-    // told of more bytes than the file has, the worker fails; the digest still comes, from the file itself
-    expect(await hasher!.finish(9000)).toBe(sha256(bytes));
+    expect(await hasher.finish(bytes.length)).toBe(sha256(bytes));
+  });
+
+  it('hashes the complete file when the worker failed early, while the file was still being written', async () => {
+    const file = path.join(dir, 'early.part');
+    const first = randomBytes(2 * 1024 * 1024);
+    await writeFile(file, first);
+    const hasher = FollowingHasher.forUpload(file, FOLLOWING_HASH_MIN_BYTES)!;
+    hasher.advance(64 * 1024 * 1024); // more than is written: the worker fails now
+    await new Promise((r) => setTimeout(r, 200));
+    const rest = randomBytes(3 * 1024 * 1024);
+    await appendFile(file, rest);
+    const whole = Buffer.concat([first, rest]);
+    expect(await hasher.finish(whole.length)).toBe(sha256(whole));
+  });
+
+  it('fails when the worker failed and the file does not have the size written', async () => {
+    const file = path.join(dir, 'odd.part');
+    await writeFile(file, randomBytes(1000));
+    const hasher = FollowingHasher.forUpload(file, FOLLOWING_HASH_MIN_BYTES)!;
+    hasher.abort();
+    await expect(hasher.finish(2000)).rejects.toThrow('has 1000 bytes, not the 2000 written');
   });
 });

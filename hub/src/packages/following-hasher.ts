@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
 
 /** Uploads announced at least this large are hashed in a worker thread; smaller ones inline. */
@@ -53,40 +52,34 @@ let running = 0;
  */
 export class FollowingHasher {
   private told = 0;
-  private aborted = false;
-  private readonly result: Promise<string>;
+  /** The worker's digest, or null once it failed (or was stopped) without one. */
+  private readonly outcome: Promise<string | null>;
 
   private constructor(
     private readonly file: string,
     private readonly worker: Worker,
   ) {
-    this.result = new Promise<string>((resolve) => {
-      let settled = false;
-      const settle = (sha256: string | null): void => {
-        if (settled) return;
-        settled = true;
-        running--;
-        if (sha256 !== null) resolve(sha256);
-        else if (this.aborted) resolve('');
-        else resolve(hashFile(this.file));
-      };
-      worker.on('message', (message: { sha256?: string; error?: string }) => settle(message.sha256 ?? null));
-      worker.on('error', () => settle(null));
-      worker.on('exit', () => settle(null));
+    this.outcome = new Promise<string | null>((resolve) => {
+      worker.on('message', (message: { sha256?: string; error?: string }) => resolve(message.sha256 ?? null));
+      worker.on('error', () => resolve(null));
+      worker.on('exit', () => {
+        running--; // the thread is gone: its place is free
+        resolve(null);
+      });
     });
-    this.result.catch(() => undefined);
   }
 
   /** A hasher for `file` when the upload is large enough and a worker is free; otherwise null (hash inline). */
   static forUpload(file: string, announcedSize: number | undefined): FollowingHasher | null {
     if (announcedSize === undefined || announcedSize < FOLLOWING_HASH_MIN_BYTES || running >= MAX_FOLLOWING_HASHERS) return null;
-    running++;
+    let worker: Worker;
     try {
-      return new FollowingHasher(file, new Worker(WORKER_SOURCE, { eval: true, workerData: { file } }));
+      worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file } });
     } catch {
-      running--;
       return null;
     }
+    running++;
+    return new FollowingHasher(file, worker);
   }
 
   /** The file is written up to `bytes` (the writer's count of completed writes). */
@@ -96,21 +89,32 @@ export class FollowingHasher {
     this.worker.postMessage({ upTo: bytes });
   }
 
-  /** The file is complete at `size` bytes: resolves with its SHA-256. */
-  finish(size: number): Promise<string> {
+  /**
+   * The file is complete at `size` bytes (every write has ended): resolves with its SHA-256. A
+   * worker that failed, at any time, is replaced by streaming the now complete file, which must
+   * have exactly `size` bytes.
+   */
+  async finish(size: number): Promise<string> {
     this.worker.postMessage({ end: size });
-    return this.result;
+    const sha256 = await this.outcome;
+    if (sha256 !== null) return sha256;
+    const whole = await hashFile(this.file);
+    if (whole.size !== size) throw new Error(`the received file has ${whole.size} bytes, not the ${size} written`);
+    return whole.sha256;
   }
 
   /** The upload failed: the worker stops. */
   abort(): void {
-    this.aborted = true;
     void this.worker.terminate();
   }
 }
 
-async function hashFile(file: string): Promise<string> {
+async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return hash.digest('hex');
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
 }

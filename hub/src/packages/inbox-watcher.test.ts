@@ -34,7 +34,7 @@ describe('the inbox watcher', () => {
     inbox = path.join(dir, 'inbox');
     mkdirSync(path.join(inbox, REJECTED_DIR), { recursive: true });
     db = openDatabase(path.join(dir, 'cuttle.db')).db;
-    const store = new PackageStore(path.join(dir, 'packages'), path.join(dir, 'tmp'));
+    const store = new PackageStore(path.join(dir, 'packages'), path.join(dir, 'tmp'), path.join(dir, 'trash'));
     store.init();
     service = new PackageService(
       new PackageRepository(db),

@@ -46,7 +46,7 @@ describe('the upload pipeline', () => {
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'cuttle-unit-'));
     db = openDatabase(path.join(dir, 'cuttle.db')).db;
-    store = new PackageStore(path.join(dir, 'packages'), path.join(dir, 'tmp'));
+    store = new PackageStore(path.join(dir, 'packages'), path.join(dir, 'tmp'), path.join(dir, 'trash'));
     store.init();
     inUse = new Set();
     make();

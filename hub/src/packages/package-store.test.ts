@@ -13,7 +13,7 @@ describe('PackageStore', () => {
   let store: PackageStore;
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'cuttle-store-'));
-    store = new PackageStore(path.join(dir, 'packages'), path.join(dir, 'tmp'));
+    store = new PackageStore(path.join(dir, 'packages'), path.join(dir, 'tmp'), path.join(dir, 'trash'));
     store.init();
   });
   afterEach(async () => {

@@ -84,6 +84,7 @@ export class PackageStore {
   /**
    * Files to delete are renamed here first (instant, and safe inside a DB transaction) and
    * unlinked in the background: unlinking a large file takes long enough to stall the hub.
+   * Emptied at start, like tmpDir: a folder of the store's own, on the same file system.
    */
   readonly trashDir: string;
   private readonly deleting = new Set<Promise<void>>();
@@ -91,9 +92,10 @@ export class PackageStore {
   constructor(
     root: string,
     readonly tmpDir: string,
+    trashDir: string,
   ) {
     this.blobRoot = path.join(root, 'sha256');
-    this.trashDir = path.join(path.dirname(tmpDir), 'trash');
+    this.trashDir = trashDir;
   }
 
   init(): void {

@@ -31,7 +31,7 @@ export async function settleDisk(dir) {
   while (last !== undefined && performance.now() - started < MAX_WAIT_MS) {
     await sleep(POLL_MS);
     const now = await readActivity(statFile);
-    if (now === undefined) break;
+    if (now === undefined) return { waitedMs: performance.now() - started, quiet: undefined };
     if (now.inFlight > 0 || now.moved !== last.moved) stillSince = performance.now();
     else if (performance.now() - stillSince >= QUIET_MS) return { waitedMs: performance.now() - started, quiet: true };
     last = now;

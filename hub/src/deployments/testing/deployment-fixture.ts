@@ -167,7 +167,7 @@ export class DeploymentFixture {
     this.registration = new RegistrationService(new RegistrationTokenRepository(this.db), this.machineRepo, this.environments, this.apiKeys, this.connections, clock, this.log);
     const projectRepo = new ProjectRepository(this.db);
     this.packageRepo = new PackageRepository(this.db);
-    const store = new PackageStore(path.join(this.dir, 'packages'), path.join(this.dir, 'tmp'));
+    const store = new PackageStore(path.join(this.dir, 'packages'), path.join(this.dir, 'tmp'), path.join(this.dir, 'trash'));
     store.init();
     this.packages = new PackageService(
       this.packageRepo,
