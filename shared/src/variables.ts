@@ -87,12 +87,3 @@ export const BUILT_IN_VARIABLES = [
 export function variableEnvName(name: string): string {
   return `CUTTLE_VAR_${name.replace(/[.:-]/g, '_')}`;
 }
-
-/** `#{Name}` references in a value, in order (a `##{Name}` escape is not a reference). */
-export function variableReferences(value: string): string[] {
-  const names: string[] = [];
-  for (const match of value.matchAll(/(#?)#\{([A-Za-z0-9._:-]{1,200})\}/g)) {
-    if (match[1] === '') names.push(match[2]!);
-  }
-  return names;
-}

@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { CuttleError, isCuttleError } from './errors.js';
-import { readAt, readCentralDirectory, readEnd, readLocalDataStart } from './zip-directory.js';
+import { DEFLATED, LOCAL_HEADER_SIZE, STORED, invalidZip, readAt, readCentralDirectory, readEnd, readLocalDataStart } from './zip-directory.js';
 import type { CentralRecord, EndOfCentralDirectory } from './zip-directory.js';
 import { MAX_LINK_TARGET_BYTES, assertLinksStayInside, assertSafeLinkTarget, normalizeEntryName } from './zip-entry-name.js';
 import { SliceClock } from './zip-slices.js';
@@ -60,14 +60,7 @@ const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 const UNIX_TYPE_NAMES: Record<number, string> = { 0o010000: 'FIFO', 0o020000: 'character device', 0o060000: 'block device', 0o140000: 'socket' };
 const MADE_BY_UNIX = 3;
-const LOCAL_HEADER_MIN = 30;
 const FLAG_ENCRYPTED = 0x1;
-const STORED = 0;
-const DEFLATED = 8;
-
-function invalidZip(message: string, details?: Record<string, unknown>): CuttleError {
-  return new CuttleError('invalid-zip', message, details);
-}
 
 function unsafe(entry: string, message: string, details: Record<string, unknown> = {}): CuttleError {
   return new CuttleError('unsafe-zip-entry', message, { entry, ...details });
@@ -178,7 +171,7 @@ function entryInfo(record: CentralRecord, end: EndOfCentralDirectory): ZipEntryI
   if (!isSize(size) || !isSize(compressedSize) || !isSize(offset)) {
     throw invalidZip(`The zip is damaged: central directory record ${index + 1} (${JSON.stringify(record.name)}) is unreadable.`, { entry: record.name, index });
   }
-  if (offset + LOCAL_HEADER_MIN + compressedSize > end.directoryOffset) {
+  if (offset + LOCAL_HEADER_SIZE + compressedSize > end.directoryOffset) {
     throw invalidZip(`The zip is truncated or damaged: the data of ${JSON.stringify(record.name)} lies beyond the end of the file's data.`, {
       entry: record.name,
       offset,

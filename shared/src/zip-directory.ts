@@ -56,7 +56,11 @@ const MAX_CENTRAL_DIRECTORY_BYTES = 64 * 1024 ** 2;
 /** Budget of central directory bytes per allowed entry. */
 const CENTRAL_DIRECTORY_BYTES_PER_ENTRY = 1024;
 
-function invalidZip(message: string, details?: Record<string, unknown>): CuttleError {
+/** Compression methods an entry may use. */
+export const STORED = 0;
+export const DEFLATED = 8;
+
+export function invalidZip(message: string, details?: Record<string, unknown>): CuttleError {
   return new CuttleError('invalid-zip', message, details);
 }
 

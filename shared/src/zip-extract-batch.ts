@@ -7,8 +7,8 @@
  */
 import { closeSync, fchmodSync, openSync, readSync, writeSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
-import { LOCAL_HEADER_SIZE, localDataStart } from './zip-directory.js';
-import { DEFLATED, EntryCheck, corruptCrc, errnoCode, notInflatable, sizeMismatch } from './zip-extract-stream.js';
+import { DEFLATED, LOCAL_HEADER_SIZE, localDataStart } from './zip-directory.js';
+import { EntryCheck, corruptCrc, errnoCode, notInflatable, sizeMismatch } from './zip-extract-stream.js';
 import type { PlannedEntry, UnpackedTotal } from './zip-extract-stream.js';
 
 /** Entries up to this size, packed and unpacked, are written in one piece; larger ones are streamed. */

@@ -12,14 +12,13 @@ import type { TransformCallback } from 'node:stream';
 import { createInflateRaw, crc32 } from 'node:zlib';
 import { CuttleError, isCuttleError } from './errors.js';
 import type { ZipEntryInfo } from './zip-check.js';
-import { readLocalDataStart } from './zip-directory.js';
+import { DEFLATED, readLocalDataStart } from './zip-directory.js';
 import type { CentralRecord } from './zip-directory.js';
 
 /** Read size for streamed entries and hashing; memory per entry stays at a few times this, whatever its size. */
 export const EXTRACT_CHUNK_SIZE = 1024 * 1024;
 /** zlib's output chunks for streamed entries: small enough to come from the heap, not fresh pages. */
 const INFLATE_CHUNK_SIZE = 64 * 1024;
-export const DEFLATED = 8;
 
 /** One entry to extract: its checked info and the central directory record it comes from. */
 export interface PlannedEntry {
@@ -143,7 +142,7 @@ export function notInflatable(path: string, error: unknown): CuttleError {
  * reports the shortfall). It never closes `zip`, and FileHandle.close waits for a read still
  * in flight, so an entry cut short leaves no file descriptor behind.
  */
-export async function* readChunks(zip: FileHandle, start: number, length: number, buffer: Buffer): AsyncGenerator<Buffer> {
+async function* readChunks(zip: FileHandle, start: number, length: number, buffer: Buffer): AsyncGenerator<Buffer> {
   let position = start;
   let remaining = length;
   while (remaining > 0) {

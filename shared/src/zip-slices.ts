@@ -7,7 +7,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /** Longest the event loop is held by one slice of synchronous work. */
-export const SLICE_MS = 5;
+const SLICE_MS = 5;
 
 /** The clock of one run of slices: `due` once the current slice has had its time. */
 export class SliceClock {

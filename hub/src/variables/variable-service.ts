@@ -197,11 +197,6 @@ export class VariableService {
     return (snapshot?.variables ?? []).map((v) => ({ ...this.plain(v), source: v.source, set: v.setName }));
   }
 
-  /** The project's current variables resolved for a target, sensitive values masked. */
-  preview(projectName: string, query: PreviewQuery): VariablePreview {
-    return this.previewWithWarnings(projectName, query).preview;
-  }
-
   /** preview, with a message for each reference left as it is because its name has no value for the target. */
   previewWithWarnings(projectName: string, query: PreviewQuery): { preview: VariablePreview; warnings: string[] } {
     const project = this.requireProject(projectName);

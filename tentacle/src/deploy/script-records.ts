@@ -56,7 +56,11 @@ export class ScriptRecords {
       renameSync(tmp, file);
       this.files.add(file);
     } catch (error) {
-      rmSync(tmp, { force: true });
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // a temp file that cannot be removed either is left; the script runs all the same
+      }
       this.log.warn('cannot record a running script; a crash of the tentacle would leave it running', { script: record.script, pid: record.pid, err: error });
       return () => {};
     }

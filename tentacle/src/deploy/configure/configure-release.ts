@@ -1,4 +1,4 @@
-import { lstat, readFile, rm } from 'node:fs/promises';
+import { lstat, readFile, rename, rm } from 'node:fs/promises';
 import type { DeployPackageJob } from '@cuttle/shared';
 import { asJobFailure, JobFailure } from '../job-failure.js';
 import type { JobRuntime } from '../job-runtime.js';
@@ -114,9 +114,11 @@ async function applyTransform(ctx: Context, transform: TransformFile): Promise<v
   const kind = transformKind(file);
   if (kind === 'replace') {
     const source = releasePath(ctx.root, file);
-    const { mode } = await lstat(source);
-    // the environment's file takes the base's place whole, its permission bits included
-    await writeReleaseFile(releasePath(ctx.root, base), await readFile(source), { mode: mode & 0o7777 });
+    const stats = await lstat(source);
+    // the environment's file takes the base's place whole, its permission bits included: a regular
+    // file is moved there (atomic, whatever its size); anything else is copied through
+    if (stats.isFile()) await rename(source, releasePath(ctx.root, base));
+    else await writeReleaseFile(releasePath(ctx.root, base), await readFile(source), { mode: stats.mode & 0o7777 });
     ctx.rt.log.info(`${base}: replaced by ${file}`);
     return;
   }
