@@ -1,20 +1,30 @@
 /**
- * Small entries, the bulk of a package by count, written synchronously: the zip is read in
- * large sequential windows (entries lie in order), each entry is inflated in one piece and
- * checked before its file is created, and the file is written with one open, write and close.
- * Per-file promises and threadpool round trips cost more than the work itself for such files,
- * so the caller runs these synchronous calls in slices (zip-slices.ts). Used by zip-extract.ts.
+ * The synchronous side of extraction, where nearly all of it happens: the zip is read in large
+ * sequential windows (entries lie in order), each entry is inflated by one reused engine
+ * (zip-inflater.ts) into one reused buffer, checked, and written with plain synchronous calls.
+ * A small entry is checked whole before its file is created and is written with one open,
+ * write and close; a large one goes a piece at a time, giving the event loop a turn between
+ * slices. Per-file promises and threadpool round trips cost more than the work itself for
+ * such files, so the caller runs these calls in slices (zip-slices.ts). Used by zip-extract.ts.
+ *
+ * Where node:zlib's internals are not usable (openRawInflater returns undefined), small
+ * entries fall back to inflateRawSync and large ones to the streamed path (zip-extract-stream.ts).
  */
 import { closeSync, fchmodSync, openSync, readSync, writeSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import { DEFLATED, LOCAL_HEADER_SIZE, localDataStart } from './zip-directory.js';
 import { EntryCheck, corruptCrc, errnoCode, notInflatable, sizeMismatch } from './zip-extract-stream.js';
 import type { PlannedEntry, UnpackedTotal } from './zip-extract-stream.js';
+import { InflateFailure } from './zip-inflater.js';
+import type { RawInflater } from './zip-inflater.js';
+import { SliceClock } from './zip-slices.js';
 
-/** Entries up to this size, packed and unpacked, are written in one piece; larger ones are streamed. */
+/** Entries up to this size, packed and unpacked, are written in one piece; larger ones piece by piece. */
 export const SMALL_ENTRY_SIZE = 1024 * 1024;
-/** Bytes of the zip read at once for consecutive small entries. */
+/** Bytes of the zip read at once for consecutive entries. */
 const WINDOW_SIZE = 2 * 1024 * 1024;
+/** Packed bytes of a large entry taken at a time. */
+const PIECE_SIZE = 1024 * 1024;
 /** zlib's smallest output chunk. */
 const MIN_CHUNK = 64;
 
@@ -49,36 +59,131 @@ export class ZipWindow {
   }
 }
 
-/**
- * Writes one small entry: its bytes taken from the window, inflated, checked (size, CRC-32,
- * running total) and only then written to a new file created with `wx` and the entry's mode
- * (chmod-ed again only when `fixMode`: the umask took bits). Throws like EntryCheck, or the
- * file system's error.
- */
-export function writeSmallEntry(window: ZipWindow, path: string, { info, record }: PlannedEntry, total: UnpackedTotal, fixMode: boolean): void {
-  let data: Buffer;
-  if (info.size === 0) {
-    // nothing to read or inflate: an empty file's CRC is 0
-    if (record.crc32 >>> 0 !== 0) throw corruptCrc(info.path, record.crc32, 0);
-    data = Buffer.alloc(0);
-  } else {
-    const offset = record.localHeaderOffset;
-    const compressed = window.bytes(localDataStart(window.bytes(offset, LOCAL_HEADER_SIZE), offset, info.path), info.compressedSize);
-    data = record.method === DEFLATED ? inflate(compressed, info.path, info.size) : compressed;
-    const check = new EntryCheck({ path: info.path, size: info.size, crc32: record.crc32 }, total);
-    check.add(data);
-    check.end();
+/** What the entries of one extraction share: the window on the zip, and the engine and buffer for inflating. */
+export class EntryWriter {
+  readonly window: ZipWindow;
+  /** one byte more than a small entry: an entry that inflates to more than it declared fills it */
+  private readonly out = Buffer.allocUnsafe(SMALL_ENTRY_SIZE + 1);
+
+  constructor(
+    zipFd: number,
+    /** undefined: node:zlib's internals are not usable, inflateRawSync and streams are used instead */
+    readonly inflater: RawInflater | undefined,
+  ) {
+    this.window = new ZipWindow(zipFd);
   }
-  const fd = openSync(path, 'wx', info.mode);
-  try {
-    for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done);
-    if (fixMode) fchmodSync(fd, info.mode);
-  } finally {
-    closeSync(fd);
+
+  /**
+   * Writes one small entry: its bytes taken from the window, inflated, checked (size, CRC-32,
+   * running total) and only then written to a new file created with `wx` and the entry's mode
+   * (chmod-ed again only when `fixMode`: the umask took bits). Throws like EntryCheck, or the
+   * file system's error.
+   */
+  writeSmall(path: string, { info, record }: PlannedEntry, total: UnpackedTotal, fixMode: boolean): void {
+    let data: Buffer;
+    if (info.size === 0) {
+      // nothing to read or inflate: an empty file's CRC is 0
+      if (record.crc32 >>> 0 !== 0) throw corruptCrc(info.path, record.crc32, 0);
+      data = Buffer.alloc(0);
+    } else {
+      const compressed = this.window.bytes(this.dataStart({ info, record }), info.compressedSize);
+      const check = new EntryCheck({ path: info.path, size: info.size, crc32: record.crc32 }, total);
+      if (record.method === DEFLATED && this.inflater !== undefined) {
+        data = this.inflateSmall(this.inflater, compressed, info.path, info.size, check); // checked on the way
+      } else {
+        data = record.method === DEFLATED ? inflateWhole(compressed, info.path, info.size) : compressed;
+        check.add(data);
+      }
+      check.end();
+    }
+    const fd = openSync(path, 'wx', info.mode);
+    try {
+      writeAll(fd, data);
+      if (fixMode) fchmodSync(fd, info.mode);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Writes one large entry piece by piece into a new file (`wx`, with the entry's mode): packed
+   * bytes from the window, inflated into the reused buffer, checked (a byte too many fails
+   * before it is written), written; the event loop gets a turn between slices and the signal
+   * is checked there. Needs the inflater (the streamed path serves large entries without it).
+   */
+  async writeLarge(path: string, { info, record }: PlannedEntry, total: UnpackedTotal, signal: AbortSignal | undefined, fixMode: boolean): Promise<void> {
+    const inflater = this.inflater;
+    if (inflater === undefined) throw new Error('writeLarge needs the inflater');
+    let position = this.dataStart({ info, record });
+    let remaining = info.compressedSize;
+    const check = new EntryCheck({ path: info.path, size: info.size, crc32: record.crc32 }, total);
+    const deflated = record.method === DEFLATED;
+    if (deflated) inflater.start();
+    const fd = openSync(path, 'wx', info.mode);
+    try {
+      const write = (chunk: Buffer): void => {
+        check.add(chunk);
+        writeAll(fd, chunk);
+      };
+      const clock = new SliceClock();
+      while (remaining > 0) {
+        const piece = this.window.bytes(position, Math.min(PIECE_SIZE, remaining));
+        if (piece.length === 0) break; // the zip ends early: check.end() reports the shortfall
+        position += piece.length;
+        remaining -= piece.length;
+        if (!deflated) write(piece);
+        else {
+          try {
+            inflater.inflate(piece, remaining === 0, this.out, write);
+          } catch (error) {
+            throw error instanceof InflateFailure ? notInflatable(info.path, error) : error;
+          }
+        }
+        if (clock.due) {
+          await clock.nextSlice();
+          signal?.throwIfAborted();
+        }
+      }
+      check.end();
+      if (fixMode) fchmodSync(fd, info.mode);
+    } finally {
+      // closed before a failed extraction removes the folder
+      closeSync(fd);
+    }
+  }
+
+  close(): void {
+    this.inflater?.close();
+  }
+
+  private dataStart({ info, record }: PlannedEntry): number {
+    const offset = record.localHeaderOffset;
+    return localDataStart(this.window.bytes(offset, LOCAL_HEADER_SIZE), offset, info.path);
+  }
+
+  /** Inflates a whole small entry into the reused buffer; the check sees its bytes on the way. */
+  private inflateSmall(inflater: RawInflater, compressed: Buffer, path: string, size: number, check: EntryCheck): Buffer {
+    let data: Buffer | undefined;
+    inflater.start();
+    try {
+      // one byte of room more than declared: more output reaches the check, which refuses it
+      inflater.inflate(compressed, true, this.out.subarray(0, size + 1), (chunk) => {
+        check.add(chunk);
+        data = chunk;
+      });
+    } catch (error) {
+      throw error instanceof InflateFailure ? notInflatable(path, error) : error;
+    }
+    return data ?? Buffer.alloc(0);
   }
 }
 
-function inflate(compressed: Buffer, path: string, size: number): Buffer {
+function writeAll(fd: number, data: Buffer): void {
+  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done);
+}
+
+/** inflateRawSync into one new buffer, for when the reusable engine is not available. */
+function inflateWhole(compressed: Buffer, path: string, size: number): Buffer {
   try {
     // one output buffer, one byte larger than needed: no 16 KiB default chunks to concatenate, and a longer output still fails
     return inflateRawSync(compressed, { maxOutputLength: size, chunkSize: Math.max(MIN_CHUNK, size + 1) });

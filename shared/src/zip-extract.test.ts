@@ -13,6 +13,7 @@ import type { RawEntry } from '../../test/support/raw-zip.js';
 import { CuttleError } from './errors.js';
 import { DEFAULT_ZIP_LIMITS } from './zip-check.js';
 import { extractZip } from './zip-extract.js';
+import { resetInflaterCheck } from './zip-inflater.js';
 import { SMALL_ENTRY_SIZE } from './zip-extract-batch.js';
 import { inSlices } from './zip-slices.js';
 import { EntryCheck, EntryCounter } from './zip-extract-stream.js';
@@ -113,6 +114,11 @@ function openFds(): number | undefined {
   }
 }
 
+/**
+ * Every extraction suite runs twice: with the reused inflate engine (node:zlib's internals, the
+ * normal case) and with node:zlib's public API only, the path taken where those internals are missing.
+ */
+function extractionSuites(): void {
 describe('extractZip: a good package', () => {
   it('extracts nested and empty folders, modes, an empty file, safe symlinks and a 20 MiB entry, exactly', async () => {
     const w = await work();
@@ -559,6 +565,16 @@ describe('extractZip: abort', () => {
     expect((await stat(peek)).size).toBeLessThan(size / 2);
     if (fdsBefore !== undefined) expect(openFds()).toBe(fdsBefore);
   });
+});
+}
+
+describe.each([
+  ['the reused inflate engine', undefined],
+  ['node:zlib public API only', false],
+])('extraction with %s', (_, usable) => {
+  beforeAll(() => resetInflaterCheck(usable));
+  afterAll(() => resetInflaterCheck());
+  extractionSuites();
 });
 
 describe('entry checks on real bytes', () => {

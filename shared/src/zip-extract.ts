@@ -2,8 +2,9 @@
  * Safe extraction of a package zip into a fresh folder, on top of the checks in zip-check.ts.
  * The zip is hashed (when a SHA-256 is expected), then its central directory is read and
  * inspected once; every entry's bytes are read from where that directory places them,
- * inflated, counted and CRC-checked on the way to disk: small entries in one piece, in
- * synchronous slices (zip-extract-batch.ts), large ones streamed (zip-extract-stream.ts).
+ * inflated, counted and CRC-checked on the way to disk, in synchronous slices with one reused
+ * inflate engine (zip-extract-batch.ts, zip-inflater.ts); streamed (zip-extract-stream.ts) only
+ * for large entries where that engine is not available.
  * Folders come first, then files, symlinks last (zip-extract-tree.ts). On any failure the
  * target folder is removed, so nothing half-extracted remains.
  */
@@ -13,11 +14,12 @@ import { dirname, resolve, sep } from 'node:path';
 import { CuttleError, isCuttleError } from './errors.js';
 import { DEFAULT_ZIP_LIMITS, inspectOpenZip } from './zip-check.js';
 import type { ZipLimits } from './zip-check.js';
-import { ZipWindow, isSmallEntry, writeSmallEntry } from './zip-extract-batch.js';
+import { EntryWriter, isSmallEntry } from './zip-extract-batch.js';
 import { errnoCode, streamEntry, verifySha256 } from './zip-extract-stream.js';
 import type { PlannedEntry, UnpackedTotal } from './zip-extract-stream.js';
 import type { CentralRecord } from './zip-directory.js';
 import { createDirectories, createSymlinks, plannedDirectories } from './zip-extract-tree.js';
+import { openRawInflater } from './zip-inflater.js';
 import { inSlices } from './zip-slices.js';
 
 export interface ExtractOptions {
@@ -95,14 +97,21 @@ async function extractInto(zip: FileHandle, root: string, plan: PlannedEntry[], 
   // in the order of their data in the zip, so that the window reads it sequentially
   const files = plan.filter(({ info }) => info.kind === 'file').sort((a, b) => a.record.localHeaderOffset - b.record.localHeaderOffset);
   const total: UnpackedTotal = { bytes: 0, max: limits.maxUnpackedSize };
-  const window = new ZipWindow(zip.fd);
-  await inSlices(files, signal, (entry) => {
-    const path = `${root}/${entry.info.path}`;
-    const fixMode = (entry.info.mode & lostBits) !== 0;
-    if (!isSmallEntry(entry)) return streamEntry(zip, path, entry, total, signal, fixMode);
-    writeSmallEntry(window, path, entry, total, fixMode);
-    return undefined;
-  });
+  const writer = new EntryWriter(zip.fd, openRawInflater());
+  try {
+    await inSlices(files, signal, (entry) => {
+      const path = `${root}/${entry.info.path}`;
+      const fixMode = (entry.info.mode & lostBits) !== 0;
+      if (isSmallEntry(entry)) {
+        writer.writeSmall(path, entry, total, fixMode);
+        return undefined;
+      }
+      if (writer.inflater !== undefined) return writer.writeLarge(path, entry, total, signal, fixMode);
+      return streamEntry(zip, path, entry, total, signal, fixMode);
+    });
+  } finally {
+    writer.close();
+  }
 
   const links = plan.filter(({ info }) => info.kind === 'symlink').map(({ info }) => info);
   await createSymlinks(root, links, signal);
