@@ -1,8 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import type { HubChannel } from '../agent/job-handler.js';
 import { isDiskFull, JobFailure } from './job-failure.js';
 import type { PackageCache } from './package-cache.js';
@@ -223,13 +220,22 @@ function skipBytes(buffers: Buffer[], count: number): Buffer[] {
   return rest;
 }
 
-/** Feeds the whole file into `hash`, streamed. */
+/** Read size for hashing a file: one buffer, used over and over (a fresh one per read costs page faults). */
+const HASH_READ_BYTES = 256 * 1024;
+
+/** Feeds the whole file into `hash`, read into one reused buffer; rejects with the signal's reason when aborted. */
 export async function hashFile(file: string, hash: Hash, signal: AbortSignal): Promise<void> {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      callback();
-    },
-  });
-  await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), sink, { signal });
+  signal.throwIfAborted();
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(HASH_READ_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      signal.throwIfAborted();
+      if (bytesRead === 0) return;
+      hash.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
 }
