@@ -12,7 +12,7 @@
  */
 import { closeSync, fchmodSync, openSync, readSync, writeSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
-import { DEFLATED, LOCAL_HEADER_SIZE, localDataStart } from './zip-directory.js';
+import { DEFLATED, LOCAL_HEADER_SIZE, invalidZip, localDataStart } from './zip-directory.js';
 import { EntryCheck, corruptCrc, errnoCode, notInflatable, sizeMismatch } from './zip-extract-stream.js';
 import type { PlannedEntry, UnpackedTotal } from './zip-extract-stream.js';
 import { InflateFailure } from './zip-inflater.js';
@@ -126,23 +126,35 @@ export class EntryWriter {
         writeAll(fd, chunk);
       };
       const clock = new SliceClock();
+      const turn = async (): Promise<void> => {
+        if (!clock.due) return;
+        await clock.nextSlice();
+        signal?.throwIfAborted();
+      };
       while (remaining > 0) {
         const piece = this.window.bytes(position, Math.min(PIECE_SIZE, remaining));
-        if (piece.length === 0) break; // the zip ends early: check.end() reports the shortfall
+        if (piece.length === 0) throw endsInside(info.path);
         position += piece.length;
         remaining -= piece.length;
-        if (!deflated) write(piece);
-        else {
+        if (!deflated) {
+          write(piece);
+          await turn();
+          continue;
+        }
+        // a buffer of output at a time, the clock checked between: one piece may inflate to a thousand times its size
+        for (let taken = 0; ; ) {
+          let step: { read: number; written: number };
           try {
-            inflater.inflate(piece, remaining === 0, this.out, write);
+            step = inflater.inflateSome(taken === 0 ? piece : piece.subarray(taken), remaining === 0, this.out);
           } catch (error) {
             throw error instanceof InflateFailure ? notInflatable(info.path, error) : error;
           }
+          taken += step.read;
+          if (step.written > 0) write(this.out.subarray(0, step.written));
+          if (step.written < this.out.length) break;
+          await turn();
         }
-        if (clock.due) {
-          await clock.nextSlice();
-          signal?.throwIfAborted();
-        }
+        await turn();
       }
       check.end();
       if (fixMode) fchmodSync(fd, info.mode);
@@ -176,6 +188,11 @@ export class EntryWriter {
     }
     return data ?? Buffer.alloc(0);
   }
+}
+
+/** The zip file ends before an entry's data does (its local header placed the data too far). */
+function endsInside(path: string): Error {
+  return invalidZip(`The zip is damaged: it ends inside the data of ${JSON.stringify(path)}.`, { entry: path, reason: 'truncated' });
 }
 
 function writeAll(fd: number, data: Buffer): void {

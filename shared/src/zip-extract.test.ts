@@ -1,11 +1,12 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import archiver from 'archiver';
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, linkSync, readdirSync, watch } from 'node:fs';
+import { createWriteStream, existsSync, linkSync, readdirSync, statSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, readlink, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { constants } from 'node:zlib';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { buildZip } from '../../test/support/raw-zip.js';
@@ -308,49 +309,6 @@ describe('extractZip: zip layouts', () => {
   });
 });
 
-describe('inSlices', () => {
-  const spin = (ms: number): undefined => {
-    for (const end = performance.now() + ms; performance.now() < end; );
-    return undefined;
-  };
-
-  it('gives the event loop turns between slices of synchronous steps', async () => {
-    let turns = 0;
-    let running = true;
-    const tick = (): void => {
-      if (!running) return;
-      turns++;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
-    let steps = 0;
-    // 40 steps of at least 1 ms: slices of a few ms must end several times
-    await inSlices(Array.from({ length: 40 }, (_, i) => i), undefined, () => {
-      steps++;
-      return spin(1);
-    });
-    running = false;
-    expect(steps).toBe(40);
-    expect(turns).toBeGreaterThanOrEqual(4);
-  });
-
-  it('checks the signal before each slice and awaits a step that returns a promise', async () => {
-    const controller = new AbortController();
-    const reason = new Error('stop');
-    const seen: number[] = [];
-    const run = inSlices(Array.from({ length: 40 }, (_, i) => i), controller.signal, (item) => {
-      seen.push(item);
-      if (item === 2) return new Promise<void>((done) => setTimeout(() => {
-        controller.abort(reason);
-        done();
-      }, 1));
-      return undefined;
-    });
-    await expect(run).rejects.toBe(reason);
-    expect(seen).toEqual([0, 1, 2]);
-  });
-});
-
 describe('extractZip: refusals leave nothing behind', () => {
   it('refuses a target that exists and leaves it untouched', async () => {
     const w = await work();
@@ -450,6 +408,50 @@ describe('extractZip: refusals leave nothing behind', () => {
     expect(existsSync(w.target)).toBe(false);
   });
 
+  it('refuses a large deflated entry whose stream never ends, though its bytes and CRC-32 match', async () => {
+    const w = await work();
+    const size = SMALL_ENTRY_SIZE + 512 * 1024;
+    const data = Buffer.from(randomBytes(size).toString('base64').slice(0, size));
+    await raw(w, [
+      { name: 'ok.txt', data: 'fine' },
+      { name: 'open.txt', data, deflate: true, deflateOptions: { finishFlush: constants.Z_SYNC_FLUSH } },
+    ]);
+    const error = await cuttleFailure(extractZip(w.zip, w.target), 'invalid-zip');
+    expect(error.details).toMatchObject({ entry: 'open.txt' });
+    expect(existsSync(w.target)).toBe(false);
+  });
+
+  it('refuses a large deflated entry damaged after its first megabyte, and removes what was written', async () => {
+    const w = await work();
+    const size = 3 * SMALL_ENTRY_SIZE;
+    const entries: RawEntry[] = [
+      { name: 'ok.txt', data: 'fine' },
+      { name: 'damaged.txt', data: randomBytes(size).toString('base64').slice(0, size), deflate: true },
+    ];
+    await raw(w, entries, (bytes) => {
+      const at = dataOffset(entries, 1) + SMALL_ENTRY_SIZE + 512 * 1024;
+      bytes.fill(0xa5, at, at + 64);
+    });
+    const error = await rejection(extractZip(w.zip, w.target));
+    expect(error).toBeInstanceOf(CuttleError);
+    expect(['invalid-zip', 'package-corrupt']).toContain((error as CuttleError).code);
+    expect((error as CuttleError).details).toMatchObject({ entry: 'damaged.txt' });
+    expect(existsSync(w.target)).toBe(false);
+  });
+
+  it('refuses a large entry whose local header places its data past the end of the zip', async () => {
+    const w = await work();
+    const entries: RawEntry[] = [
+      { name: 'ok.txt', data: 'fine' },
+      { name: 'shifted.bin', data: randomBytes(SMALL_ENTRY_SIZE + 4096) },
+    ];
+    // the local header's extra-field length moves the data start 64 KiB on: reading it runs off the end
+    await raw(w, entries, (bytes) => bytes.writeUInt16LE(0xffff, dataOffset(entries, 1) - 'shifted.bin'.length - 2));
+    const error = await cuttleFailure(extractZip(w.zip, w.target), 'invalid-zip');
+    expect(error.details).toMatchObject({ entry: 'shifted.bin' });
+    expect(existsSync(w.target)).toBe(false);
+  });
+
   it('refuses a zip that unpacks to more than maxUnpackedSize with zip-limits-exceeded', async () => {
     const w = await work();
     await archive(w, (zip) => {
@@ -496,6 +498,32 @@ describe('extractZip: refusals leave nothing behind', () => {
 });
 
 describe('extractZip: abort', () => {
+  it('gives the event loop turns while one large entry inflates to many times its packed size', async () => {
+    const w = await work();
+    // 48 MiB of zeros packs to about 48 KiB: one packed piece, dozens of output buffers
+    const data = Buffer.concat([Buffer.alloc(48 * SMALL_ENTRY_SIZE), randomBytes(512 * 1024)]);
+    await raw(w, [{ name: 'sparse.img', data, deflate: true }]);
+    const file = join(w.target, 'sparse.img');
+    // turns of the event loop that saw the file half written: none if it were written in one synchronous go
+    let halfWritten = 0;
+    let counting = true;
+    const tick = (): void => {
+      if (!counting) return;
+      const size = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+      if (size > 0 && size < data.length) halfWritten++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    try {
+      const result = await extractZip(w.zip, w.target);
+      expect(result.bytes).toBe(data.length);
+    } finally {
+      counting = false;
+    }
+    expect(sha256(await readFile(file))).toBe(sha256(data));
+    expect(halfWritten).toBeGreaterThanOrEqual(2);
+  });
+
   it('rejects with the reason of an already aborted signal and creates nothing', async () => {
     const w = await work();
     await archive(w, (zip) => zip.append('content', { name: 'file.txt' }));
@@ -534,10 +562,14 @@ describe('extractZip: abort', () => {
     expect(created.size).toBeLessThan(count / 4);
   });
 
-  it('stops in the middle of a streamed entry, removes the target and leaks no file descriptor', async () => {
+  it.each([
+    ['stored', false],
+    ['deflated', true],
+  ])('stops in the middle of a large %s entry, removes the target and leaks no file descriptor', async (_, deflate) => {
     const w = await work();
     const size = 64 * 1024 * 1024;
-    await raw(w, [{ name: 'big.bin', data: randomBytes(size) }]);
+    // text for the deflated one: it packs to about three quarters, so there are many pieces to stop between
+    await raw(w, [{ name: 'big.bin', data: deflate ? Buffer.from(randomBytes((size * 3) / 4).toString('base64')) : randomBytes(size), deflate }]);
     const controller = new AbortController();
     const reason = new Error('cancelled');
     const peek = join(w.dir, 'peek');
@@ -575,6 +607,49 @@ describe.each([
   beforeAll(() => resetInflaterCheck(usable));
   afterAll(() => resetInflaterCheck());
   extractionSuites();
+});
+
+describe('inSlices', () => {
+  const spin = (ms: number): undefined => {
+    for (const end = performance.now() + ms; performance.now() < end; );
+    return undefined;
+  };
+
+  it('gives the event loop turns between slices of synchronous steps', async () => {
+    let turns = 0;
+    let running = true;
+    const tick = (): void => {
+      if (!running) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    let steps = 0;
+    // 40 steps of at least 1 ms: slices of a few ms must end several times
+    await inSlices(Array.from({ length: 40 }, (_, i) => i), undefined, () => {
+      steps++;
+      return spin(1);
+    });
+    running = false;
+    expect(steps).toBe(40);
+    expect(turns).toBeGreaterThanOrEqual(4);
+  });
+
+  it('checks the signal before each slice and awaits a step that returns a promise', async () => {
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const seen: number[] = [];
+    const run = inSlices(Array.from({ length: 40 }, (_, i) => i), controller.signal, (item) => {
+      seen.push(item);
+      if (item === 2) return new Promise<void>((done) => setTimeout(() => {
+        controller.abort(reason);
+        done();
+      }, 1));
+      return undefined;
+    });
+    await expect(run).rejects.toBe(reason);
+    expect(seen).toEqual([0, 1, 2]);
+  });
 });
 
 describe('entry checks on real bytes', () => {

@@ -109,9 +109,28 @@ describe('RawInflater', () => {
     expect(digest(inflateAll(engine, Buffer.concat([deflateRawSync(data), Buffer.from('trailing bytes')]), 1 << 20, data.length + 1))).toBe(digest(data));
   });
 
-  it('is not opened where node:zlib internals are not usable', () => {
-    resetInflaterCheck(false);
-    expect(openRawInflater()).toBeUndefined();
+  it('inflateSome stops at every full output buffer and says how much input it took', () => {
+    // 8 MiB of zeros packs to about 8 KiB: one call with all of it must still stop at each full buffer
+    const data = Buffer.alloc(8 * 1024 * 1024);
+    const packed = deflateRawSync(data);
+    const out = Buffer.alloc(1024 * 1024);
+    const engine = inflater();
+    engine.start();
+    let taken = 0;
+    let produced = 0;
+    let calls = 0;
+    for (;;) {
+      const { read, written } = engine.inflateSome(packed.subarray(taken), true, out);
+      calls++;
+      taken += read;
+      produced += written;
+      expect(written).toBeLessThanOrEqual(out.length);
+      if (written < out.length) break;
+    }
+    expect(produced).toBe(data.length);
+    expect(taken).toBe(packed.length);
+    expect(calls).toBeGreaterThanOrEqual(8);
+    expect(() => engine.inflateSome(packed, true, Buffer.alloc(0))).toThrow(RangeError);
   });
 
   it('refuses use after close', () => {

@@ -101,27 +101,34 @@ export class RawInflater {
    * is used again once `emit` returns; `emit` may throw to stop). `final` marks the stream's
    * last input: it then must end within it (else `InflateFailure` Z_BUF_ERROR, "unexpected end
    * of file"). Bytes after the stream's end are ignored, like node:zlib does. Throws
-   * `InflateFailure` on damaged data.
+   * `InflateFailure` on damaged data. Runs until all of `input` is taken: for output of a bounded
+   * size (a small entry); large entries use `inflateSome`, which stops at every full buffer.
    */
   inflate(input: Buffer, final: boolean, out: Buffer, emit: (chunk: Buffer) => void): void {
+    let offset = 0;
+    for (;;) {
+      const { read, written } = this.inflateSome(offset === 0 ? input : input.subarray(offset), final, out);
+      offset += read;
+      if (written > 0) emit(out.subarray(0, written));
+      // output space left over: zlib took all the input it could (or the stream ended)
+      if (written < out.length) return;
+    }
+  }
+
+  /**
+   * One step: inflates from `input` into `out` until `out` is full or the input is used up (or
+   * the stream ended). Returns the input bytes taken and the output bytes written to the start
+   * of `out`. When `written` equals `out.length`, call again with the rest of the input (maybe
+   * none): zlib may hold more output. Throws like `inflate`.
+   */
+  inflateSome(input: Buffer, final: boolean, out: Buffer): { read: number; written: number } {
     if (this.closed) throw new Error('the inflater is closed');
     if (this.failure !== undefined) throw this.failure;
+    if (out.length === 0) throw new RangeError('the output buffer is empty');
     this.used = true;
-    const flush = final ? constants.Z_FINISH : constants.Z_NO_FLUSH;
-    let inOffset = 0;
-    let inLength = input.length;
-    for (;;) {
-      this.handle.writeSync(flush, input, inOffset, inLength, out, 0, out.length);
-      if (this.failure !== undefined) throw this.failure;
-      const outLeft = this.state[0] as number;
-      const inLeft = this.state[1] as number;
-      const produced = out.length - outLeft;
-      if (produced > 0) emit(out.subarray(0, produced));
-      // output space left over: zlib took all the input it could (or the stream ended)
-      if (outLeft !== 0) return;
-      inOffset += inLength - inLeft;
-      inLength = inLeft;
-    }
+    this.handle.writeSync(final ? constants.Z_FINISH : constants.Z_NO_FLUSH, input, 0, input.length, out, 0, out.length);
+    if (this.failure !== undefined) throw this.failure;
+    return { read: input.length - (this.state[1] as number), written: out.length - (this.state[0] as number) };
   }
 
   close(): void {

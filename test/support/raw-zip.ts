@@ -1,4 +1,5 @@
 import { crc32, deflateRawSync } from 'node:zlib';
+import type { ZlibOptions } from 'node:zlib';
 
 /**
  * Writes zip files byte by byte, so tests can make the malformed and malicious ones that
@@ -10,6 +11,8 @@ export interface RawEntry {
   /** unix mode including the type bits, e.g. 0o100644, 0o120777 (symlink), 0o010644 (fifo) */
   mode?: number;
   deflate?: boolean;
+  /** options for deflating (e.g. a finishFlush that leaves the stream unterminated) */
+  deflateOptions?: ZlibOptions;
   /** what the central directory claims as the uncompressed size */
   claimedSize?: number;
   flags?: number;
@@ -22,7 +25,7 @@ export function buildZip(entries: RawEntry[]): Buffer {
   for (const entry of entries) {
     const name = Buffer.from(entry.name, 'utf8');
     const raw = Buffer.isBuffer(entry.data) ? entry.data : Buffer.from(entry.data ?? '', 'utf8');
-    const body = entry.deflate ? deflateRawSync(raw) : raw;
+    const body = entry.deflate ? deflateRawSync(raw, entry.deflateOptions ?? {}) : raw;
     const method = entry.deflate ? 8 : 0;
     const crc = crc32(raw);
     const size = entry.claimedSize ?? raw.length;
