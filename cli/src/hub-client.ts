@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import {
   ApiKeyListSchema,
   CreatedApiKeySchema,
   DashboardSchema,
   DeploymentSchema,
   EXIT,
+  hashFile,
   EnvironmentListSchema,
   EnvironmentSchema,
   HealthCheckResultSchema,
@@ -372,7 +371,7 @@ function projectUrl(hubUrl: URL, name: string, suffix = ''): URL {
 async function sha256OfFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   try {
-    await pipeline(createReadStream(path), hash);
+    await hashFile(path, hash);
   } catch (error) {
     throw new CliError('file-read-failed', `reading ${path} failed: ${error instanceof Error ? error.message : String(error)}`, {
       exitCode: EXIT.failed,

@@ -7,6 +7,7 @@ export * from './deployments.js';
 export * from './variables.js';
 export * from './zip-check.js';
 export * from './zip-extract.js';
+export * from './file-hash.js';
 export * from './exit-codes.js';
 export * from './network-errors.js';
 export * from './projects.js';

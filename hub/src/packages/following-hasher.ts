@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { hashFile } from '@cuttle/shared';
 
 /** Uploads announced at least this large are hashed in a worker thread; smaller ones inline. */
 export const FOLLOWING_HASH_MIN_BYTES = 16 * 1024 * 1024;
@@ -91,30 +91,21 @@ export class FollowingHasher {
 
   /**
    * The file is complete at `size` bytes (every write has ended): resolves with its SHA-256. A
-   * worker that failed, at any time, is replaced by streaming the now complete file, which must
+   * worker that failed, at any time, is replaced by hashing the now complete file, which must
    * have exactly `size` bytes.
    */
   async finish(size: number): Promise<string> {
     this.worker.postMessage({ end: size });
     const sha256 = await this.outcome;
     if (sha256 !== null) return sha256;
-    const whole = await hashFile(this.file);
-    if (whole.size !== size) throw new Error(`the received file has ${whole.size} bytes, not the ${size} written`);
-    return whole.sha256;
+    const hash = createHash('sha256');
+    const bytes = await hashFile(this.file, hash);
+    if (bytes !== size) throw new Error(`the received file has ${bytes} bytes, not the ${size} written`);
+    return hash.digest('hex');
   }
 
   /** The upload failed: the worker stops. */
   abort(): void {
     void this.worker.terminate();
   }
-}
-
-async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(file)) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), size };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { extractZip, type DeployPackageJob } from '@cuttle/shared';
+import { extractZip, hashFile, type DeployPackageJob } from '@cuttle/shared';
 import { RELEASES_DIR, type AppLayout } from './app-paths.js';
 import { emptyAppState, readAppState, writeAppState, type AppState, type ReleaseRecord } from './app-state.js';
 import { DEPLOY_FAILED_SCRIPT, DEPLOY_SCRIPT_PHASES, runLogged, runPackageScript, type ScriptPlace } from './deploy-scripts.js';
@@ -9,7 +9,7 @@ import { configureRelease } from './configure/configure-release.js';
 import { asJobFailure, JobFailure } from './job-failure.js';
 import { scriptEnv } from './job-env.js';
 import { mib, seconds, type DeployServices, type JobRuntime } from './job-runtime.js';
-import { hashFile, PackageReceiver } from './package-receiver.js';
+import { PackageReceiver } from './package-receiver.js';
 import { discardInstallDirTemp, prepareInstallDir, replaceInstallDir, switchCurrent } from './release-switch.js';
 
 /**

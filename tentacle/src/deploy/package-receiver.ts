@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { hashFile } from '@cuttle/shared';
 import type { HubChannel } from '../agent/job-handler.js';
 import { isDiskFull, JobFailure } from './job-failure.js';
 import type { PackageCache } from './package-cache.js';
@@ -218,24 +219,4 @@ function skipBytes(buffers: Buffer[], count: number): Buffer[] {
     skip = 0;
   }
   return rest;
-}
-
-/** Read size for hashing a file: one buffer, used over and over (a fresh one per read costs page faults). */
-const HASH_READ_BYTES = 256 * 1024;
-
-/** Feeds the whole file into `hash`, read into one reused buffer; rejects with the signal's reason when aborted. */
-export async function hashFile(file: string, hash: Hash, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  const handle = await open(file, 'r');
-  try {
-    const buffer = Buffer.allocUnsafe(HASH_READ_BYTES);
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      signal.throwIfAborted();
-      if (bytesRead === 0) return;
-      hash.update(buffer.subarray(0, bytesRead));
-    }
-  } finally {
-    await handle.close();
-  }
 }

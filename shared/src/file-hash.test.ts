@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { hashFile } from './package-receiver.js';
+import { hashFile } from './file-hash.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -23,7 +23,7 @@ describe('hashFile', () => {
     const file = path.join(dir, `${size}.bin`);
     await writeFile(file, bytes);
     const hash = createHash('sha256');
-    await hashFile(file, hash, new AbortController().signal);
+    expect(await hashFile(file, hash, new AbortController().signal), name).toBe(size);
     expect(hash.digest('hex'), name).toBe(createHash('sha256').update(bytes).digest('hex'));
   });
 
