@@ -2,7 +2,8 @@
  * The byte side of extraction: the checks every entry's real bytes pass (size, CRC-32, the
  * running total), and large entries streamed from the zip file (at the offset and length the
  * central directory gives), inflated, checked and written a chunk at a time, with
- * backpressure. Used by zip-extract.ts; not exported from the package index.
+ * backpressure: the path for large entries where the reused inflate engine of
+ * zip-extract-batch.ts is not available. Used by zip-extract.ts; not exported from the package index.
  */
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';

@@ -47,9 +47,21 @@ let internalsUsable: boolean | undefined;
  * (then it never will in this process: the check runs once). Close it when done.
  */
 export function openRawInflater(): RawInflater | undefined {
+  const engine = openEngine();
+  return engine === undefined ? undefined : new RawInflater(engine);
+}
+
+/** An InflateRaw stream object and the internals of it that are driven here. */
+interface Engine {
+  stream: InflateRaw;
+  handle: NativeZlib;
+  state: Uint32Array;
+}
+
+function openEngine(): Engine | undefined {
   if (internalsUsable === false) return undefined;
-  const engine = new InflateRaw();
-  const { _handle: handle, _writeState: state } = engine as unknown as EngineInternals;
+  const stream = new InflateRaw();
+  const { _handle: handle, _writeState: state } = stream as unknown as EngineInternals;
   const usable =
     typeof handle === 'object' &&
     handle !== null &&
@@ -59,10 +71,10 @@ export function openRawInflater(): RawInflater | undefined {
     state.length >= 2;
   internalsUsable = usable;
   if (!usable) {
-    engine.close();
+    stream.close();
     return undefined;
   }
-  return new RawInflater(engine, handle as NativeZlib, state);
+  return { stream, handle: handle as NativeZlib, state };
 }
 
 /** Only for tests: forget the result of the internals check (`usable` forces it). */
@@ -80,11 +92,7 @@ export class RawInflater {
   /** `start()` must reset the engine: it has seen input since it was made or reset */
   private used = false;
 
-  constructor(
-    private engine: InflateRaw,
-    private handle: NativeZlib,
-    private state: Uint32Array,
-  ) {
+  constructor(private engine: Engine) {
     this.listen();
   }
 
@@ -92,7 +100,7 @@ export class RawInflater {
   start(): void {
     if (this.closed) throw new Error('the inflater is closed');
     if (this.failure !== undefined) this.replace();
-    else if (this.used) this.handle.reset();
+    else if (this.used) this.engine.handle.reset();
     this.used = false;
   }
 
@@ -126,32 +134,30 @@ export class RawInflater {
     if (this.failure !== undefined) throw this.failure;
     if (out.length === 0) throw new RangeError('the output buffer is empty');
     this.used = true;
-    this.handle.writeSync(final ? constants.Z_FINISH : constants.Z_NO_FLUSH, input, 0, input.length, out, 0, out.length);
+    const { handle, state } = this.engine;
+    handle.writeSync(final ? constants.Z_FINISH : constants.Z_NO_FLUSH, input, 0, input.length, out, 0, out.length);
     if (this.failure !== undefined) throw this.failure;
-    return { read: input.length - (this.state[1] as number), written: out.length - (this.state[0] as number) };
+    return { read: input.length - (state[1] as number), written: out.length - (state[0] as number) };
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.engine.close();
+    this.engine.stream.close();
   }
 
   private listen(): void {
     // instead of node:zlib's handler, which destroys the stream object (emitting 'error' with no listener)
-    this.handle.onerror = (message: string, _errno: number, code?: string) => {
+    this.engine.handle.onerror = (message: string, _errno: number, code?: string) => {
       this.failure = new InflateFailure(message, code);
     };
   }
 
   private replace(): void {
-    this.engine.close();
-    const next = openRawInflater();
+    this.engine.stream.close();
+    const next = openEngine();
     if (next === undefined) throw new Error('node:zlib internals changed while in use');
-    // take over the new engine; the temporary wrapper is dropped
-    this.engine = next.engine;
-    this.handle = next.handle;
-    this.state = next.state;
+    this.engine = next;
     this.failure = undefined;
     this.listen();
   }
