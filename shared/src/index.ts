@@ -11,3 +11,4 @@ export * from './file-hash.js';
 export * from './exit-codes.js';
 export * from './network-errors.js';
 export * from './projects.js';
+export * from './young-collection.js';

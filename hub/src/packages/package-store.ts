@@ -3,7 +3,7 @@ import { promises as fsp, mkdirSync, renameSync, existsSync, rmSync, readdirSync
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CuttleError, isCuttleError } from '@cuttle/shared';
+import { CuttleError, isCuttleError, receivedBuffers } from '@cuttle/shared';
 import { DurableFile } from './durable-file-writer.js';
 import { FollowingHasher } from './following-hasher.js';
 
@@ -45,6 +45,8 @@ class HashAndCount extends Transform {
       return;
     }
     if (this.hashInline) this.hash.update(chunk);
+    // each chunk of a request body is a buffer of its own: collected young, not by full GCs
+    receivedBuffers.received(chunk.length);
     this.armIdleTimer();
     this.onChunk();
     callback(null, chunk);

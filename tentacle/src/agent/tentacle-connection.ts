@@ -6,6 +6,7 @@ import {
   parseMessage,
   PROTOCOL_LIMITS,
   PROTOCOL_VERSION,
+  receivedBuffers,
   TENTACLE_CONNECT_PATH,
   type HubMessage,
   type OsInfo,
@@ -187,6 +188,9 @@ export class TentacleConnection {
     if (ws !== this.ws || this.closedByUs !== undefined) return;
     this.alive = true;
     if (isBinary) {
+      // A package chunk came as TLS's cleartext pieces, then as the message ws assembled from
+      // them: twice its size in buffers of their own, collected young rather than by full GCs.
+      receivedBuffers.received(2 * rawDataSize(data));
       this.jobs.binary(ws, rawDataToBuffer(data));
       return;
     }
