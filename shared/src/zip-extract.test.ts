@@ -155,7 +155,14 @@ describe('extractZip: a good package', () => {
     }
 
     const bytes = ['module.exports = 1;\n', 'require("./lib/util/helpers");\n', deploy, 'secret', 'anyone'].reduce((sum, text) => sum + text.length, 0);
-    expect(result).toEqual({ files: 8, directories: 7, symlinks: 2, bytes: bytes + big.length + medium.length });
+    expect(result).toEqual({
+      files: 8,
+      directories: 7,
+      symlinks: 2,
+      bytes: bytes + big.length + medium.length,
+      // the regular files only (no folders, no symlinks), sorted
+      filePaths: ['Deploy.sh', 'app/index.js', 'app/lib/util/helpers.js', 'big/data.txt', 'big/medium.bin', 'config/empty.json', 'config/secret.txt', 'world.txt'],
+    });
     expect(await tree(w.target)).toEqual([
       'Deploy.sh',
       'app',

@@ -39,6 +39,11 @@ export interface ExtractResult {
   symlinks: number;
   /** real decompressed bytes written */
   bytes: number;
+  /**
+   * The regular files written, as paths relative to the target with `/` between segments,
+   * sorted: what a walk of the fresh folder would find, without walking it.
+   */
+  filePaths: string[];
 }
 
 /**
@@ -116,7 +121,8 @@ async function extractInto(zip: FileHandle, root: string, plan: PlannedEntry[], 
   const links = plan.filter(({ info }) => info.kind === 'symlink').map(({ info }) => info);
   await createSymlinks(root, links, signal);
   signal?.throwIfAborted();
-  return { files: files.length, directories: directories.size, symlinks: links.length, bytes: total.bytes };
+  const filePaths = files.map(({ info }) => info.path).sort();
+  return { files: files.length, directories: directories.size, symlinks: links.length, bytes: total.bytes, filePaths };
 }
 
 /** Defense in depth: every entry path, joined to the root, stays below it (inspection already refused such names). */

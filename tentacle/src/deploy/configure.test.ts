@@ -33,6 +33,44 @@ const variables: JobVariable[] = [
 const appDir = (h: DeployHarness, ...rest: string[]): string => path.join(h.home, 'apps', 'shop', 'Test', ...rest);
 
 describe('configuration in a deployment', () => {
+  it('configures the files as PreDeploy.sh left them: a transform it writes is merged, a file it removes is not looked for', async () => {
+    const { h } = await setup();
+    const result = await deploy(
+      h,
+      'cfg-pre',
+      [
+        { name: 'appsettings.json', data: '{ "Feature": { "Beta": false }, "Host": "#{Db.Connection}" }\n' },
+        { name: 'old.Test.json', data: '{ "x": 1 }' },
+        { name: 'old.json', data: '{ "x": 0 }' },
+        { name: 'PreDeploy.sh', data: 'printf \'{ "Feature": { "Beta": true } }\' > appsettings.Test.json\nrm old.Test.json\n' },
+      ],
+      { variables, substituteIn: ['*.json'] },
+    );
+    expect(result).toMatchObject({ outcome: 'success', error: null });
+    expect(JSON.parse(await readFile(appDir(h, 'current', 'appsettings.json'), 'utf8'))).toEqual({ Feature: { Beta: true }, Host: 'Server=db-test;Database=shop' });
+    expect(existsSync(appDir(h, 'current', 'appsettings.Test.json'))).toBe(false);
+    expect(JSON.parse(await readFile(appDir(h, 'current', 'old.json'), 'utf8'))).toEqual({ x: 0 });
+    expect(jobText(h.socket, 'cfg-pre')).toContain('info: appsettings.json: merged appsettings.Test.json into it');
+  });
+
+  it('without PreDeploy.sh, configures the files extraction wrote, in folders too', async () => {
+    const { h } = await setup();
+    const result = await deploy(
+      h,
+      'cfg-known',
+      [
+        { name: 'conf/app.json', data: '{ "Host": "#{Db.Connection}", "Level": "Info" }\n' },
+        { name: 'conf/app.Test.json', data: '{ "Level": "Debug" }' },
+        { name: 'conf/app.Production.json', data: '{ "Level": "Error" }' },
+      ],
+      { variables, substituteIn: ['conf/*.json'] },
+    );
+    expect(result).toMatchObject({ outcome: 'success', error: null });
+    expect(JSON.parse(await readFile(appDir(h, 'current', 'conf', 'app.json'), 'utf8'))).toEqual({ Host: 'Server=db-test;Database=shop', Level: 'Debug' });
+    expect(existsSync(appDir(h, 'current', 'conf', 'app.Test.json'))).toBe(false);
+    expect(existsSync(appDir(h, 'current', 'conf', 'app.Production.json'))).toBe(false);
+  });
+
   it('configures the release between PreDeploy and Deploy, exports CUTTLE_VAR_ variables and masks the secret in script output', async () => {
     const { h, out } = await setup();
     const result = await deploy(

@@ -29,6 +29,7 @@ export async function installPackage(rt: JobRuntime, job: DeployPackageJob, layo
   const state = read.state ?? emptyAppState(layout);
   let folder: string;
   let releaseDir: string;
+  let extractedFiles: readonly string[];
   try {
     await mkdir(layout.releases, { recursive: true });
     folder = await freeFolder(layout, job.release, state);
@@ -37,6 +38,7 @@ export async function installPackage(rt: JobRuntime, job: DeployPackageJob, layo
     // the package's SHA-256 was checked when it was obtained; extraction still checks every entry's CRC-32
     const extracted = await extractZip(pkgFile, releaseDir, { signal: rt.signal });
     rt.log.info(`extracted ${extracted.files} files, ${mib(extracted.bytes)} into ${RELEASES_DIR}/${folder} in ${seconds(performance.now() - started)}`);
+    extractedFiles = extracted.filePaths;
   } catch (error) {
     throw asJobFailure(rt.signal.aborted ? rt.signal.reason : error, 'extract-failed');
   }
@@ -52,7 +54,7 @@ export async function installPackage(rt: JobRuntime, job: DeployPackageJob, layo
     deploymentId: job.deploymentId,
   };
   const place: ScriptPlace = { dir: releaseDir, env: scriptEnv(services.env, job, releaseDir), timeoutSeconds: job.scriptTimeoutSeconds };
-  await runScriptsAndSwitch(rt, job, layout, services, state, record, place);
+  await runScriptsAndSwitch(rt, job, layout, services, state, record, place, extractedFiles);
   await settleAfterSwitch(rt, job, layout, state, record);
   return job.installDir ?? releaseDir;
 }
@@ -122,17 +124,21 @@ async function runScriptsAndSwitch(
   state: AppState,
   record: ReleaseRecord,
   place: ScriptPlace,
+  extractedFiles: readonly string[],
 ): Promise<void> {
   let pendingWritten = false;
+  // the release's files are those extraction wrote until a script (PreDeploy.sh) may have changed them
+  let knownFiles: readonly string[] | undefined = extractedFiles;
   try {
     for (const phase of DEPLOY_SCRIPT_PHASES) {
       if (phase === 'Deploy') {
         rt.signal.throwIfAborted();
-        await configureRelease(rt, job, place.dir, { maxFileBytes: services.defaults.maxConfigFileBytes });
+        await configureRelease(rt, job, place.dir, { maxFileBytes: services.defaults.maxConfigFileBytes, ...(knownFiles === undefined ? {} : { knownFiles }) });
       }
       const name = `${phase}.sh`;
       const file = path.join(place.dir, name);
       if ((await lstat(file).catch(() => null)) === null) continue;
+      knownFiles = undefined;
       rt.phase(phase);
       await runPackageScript(rt, services, name, place, rt.signal);
     }

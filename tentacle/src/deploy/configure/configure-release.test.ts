@@ -184,6 +184,22 @@ describe('configureRelease: environment transform files', () => {
   });
 });
 
+describe('configureRelease: the list of files', () => {
+  it('works on knownFiles when given (no walk of the folder), on what is on disk otherwise', async () => {
+    const files = { 'config.json': '{ "Level": "Info" }', 'config.Production.json': '{ "Level": "Error" }' };
+    const known = await fixture(files);
+    // told that only config.json is there: the transform on disk is neither merged nor removed
+    await configureRelease(known.rt, job({}), known.dir, { ...options, knownFiles: ['config.json'] });
+    expect(JSON.parse(await read(known, 'config.json'))).toEqual({ Level: 'Info' });
+    expect(existsSync(path.join(known.dir, 'config.Production.json'))).toBe(true);
+
+    const walked = await fixture(files);
+    await configureRelease(walked.rt, job({}), walked.dir, options);
+    expect(JSON.parse(await read(walked, 'config.json'))).toEqual({ Level: 'Error' });
+    expect(existsSync(path.join(walked.dir, 'config.Production.json'))).toBe(false);
+  });
+});
+
 describe('configureRelease: structured replacement', () => {
   it('sets key paths in matched JSON and YAML files after the transforms, keeping types', async () => {
     const f = await fixture({

@@ -14,6 +14,11 @@ import { formatYamlDocuments, parseSingleYamlFile, parseYamlFile, yamlToJs } fro
 export interface ConfigureOptions {
   /** files larger than this are not substituted, merged or replaced into */
   maxFileBytes: number;
+  /**
+   * The release's files, sorted, when they are known to be exactly what extraction wrote (no
+   * script has run since); otherwise the release folder is walked to find them.
+   */
+  knownFiles?: readonly string[];
 }
 
 /**
@@ -30,7 +35,7 @@ export async function configureRelease(rt: JobRuntime, job: DeployPackageJob, re
   const environments = [...new Set([...(job.environments ?? []), job.environment])];
   let files: string[];
   try {
-    files = await listReleaseFiles(releaseDir);
+    files = options.knownFiles === undefined ? await listReleaseFiles(releaseDir) : [...options.knownFiles];
   } catch (error) {
     throw asJobFailure(error, 'configuration-failed');
   }
