@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Committed launcher: it exists before the first build, so npm can link the binary at install time.
-import '../dist/main.js';
+import '../dist/cuttle.js';

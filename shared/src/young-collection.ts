@@ -32,7 +32,9 @@ export function v8YoungCollector(): YoungCollector | null {
   v8Collector = null;
   try {
     let gc: unknown = (globalThis as { gc?: unknown }).gc; // the process runs with --expose-gc
-    if (typeof gc !== 'function') {
+    // started with --expose-gc-as=NAME (or the like): its flags are left as they are
+    const ownFlags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => /--expose[-_]gc/.test(arg));
+    if (typeof gc !== 'function' && !ownFlags) {
       setFlagsFromString('--expose-gc');
       try {
         gc = runInNewContext('gc');

@@ -18,7 +18,7 @@ import { DEPLOY_MARKER, writeFanoutTree } from './support/fanout-tree.mjs';
 import { startPhaseMeter } from './support/machine-cpu.mjs';
 import { packWithCli } from './support/package-fixture.mjs';
 import { clockTicksPerSecond } from './support/proc-stats.mjs';
-import { CLI_BIN, HUB_BIN, UsageError } from './support/processes.mjs';
+import { CLI_BUNDLE, HUB_BIN, UsageError } from './support/processes.mjs';
 import { settleDisk } from './support/settle-disk.mjs';
 import { formatBytes, parseSize } from './support/units.mjs';
 
@@ -85,7 +85,7 @@ const seconds = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(2)} s`;
 export async function run(args, scope) {
   const options = parseOptions(args);
   const N = options.tentacles;
-  for (const bin of options.floorOnly ? [CLI_BIN] : [HUB_BIN, TENTACLE_BIN, CLI_BIN]) {
+  for (const bin of options.floorOnly ? [CLI_BUNDLE] : [HUB_BIN, TENTACLE_BIN, CLI_BUNDLE]) {
     if (!existsSync(bin)) throw new Error(`${path.relative(process.cwd(), bin)} is missing: build first (npm run build)`);
   }
   const unzipVersion = await requireUnzip();

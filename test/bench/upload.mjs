@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { packWithCli, writePackageTree } from './support/package-fixture.mjs';
-import { CLI_BIN, HUB_BIN, UsageError, cleanEnv, spawnNode, waitForEvent } from './support/processes.mjs';
+import { CLI_BIN, CLI_BUNDLE, HUB_BIN, UsageError, cleanEnv, spawnNode, waitForEvent } from './support/processes.mjs';
 import { sampleRss } from './support/rss.mjs';
 import { settleDisk } from './support/settle-disk.mjs';
 import { MiB, formatBytes, median, mibPerSecond, parseSize, round } from './support/units.mjs';
@@ -52,8 +52,8 @@ const progress = (message) => process.stderr.write(`[upload] ${message}\n`);
  */
 export async function run(args, scope) {
   const options = parseOptions(args);
-  for (const bin of [HUB_BIN, CLI_BIN]) {
-    if (!existsSync(bin)) throw new Error(`${path.relative(process.cwd(), bin)} is missing: build first (npx tsc -b shared hub cli)`);
+  for (const bin of [HUB_BIN, CLI_BUNDLE]) {
+    if (!existsSync(bin)) throw new Error(`${path.relative(process.cwd(), bin)} is missing: build first (npm run build)`);
   }
   const tmp = await mkdtemp(path.join(tmpdir(), 'cuttle-bench-upload-'));
   scope.defer(async () => {

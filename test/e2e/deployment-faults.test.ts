@@ -98,6 +98,7 @@ describe('deployment faults', () => {
     await writeFile(path.join(app('Kill'), 'hang'), '');
     const stuck = await deploy('Kill', 'Kill.Web', { 'Deploy.sh': HANGING_DEPLOY }, false);
     await waitFor(() => (existsSync(path.join(app('Kill'), 'started')) ? true : undefined), 30_000, 'Deploy.sh to start');
+    await rm(path.join(app('Kill'), 'started')); // a later test waits for its own marker
     await world.tentacles.get('web-1')!.stop('SIGKILL');
     const failed = await world.waitTaskDone(stuck.taskId);
     expect(failed.state).toBe('failed');
@@ -159,6 +160,7 @@ describe('deployment faults', () => {
   }, 150_000);
 
   it('fails the running task after the hub is killed, corrupts nothing, and deploys again', async () => {
+    await rm(path.join(app('Kill'), 'started'), { force: true }); // only this deployment's Deploy.sh may write it
     await writeFile(path.join(app('Kill'), 'hang'), '');
     const before = await world.currentOnDisk('web-1', 'Kill', 'Test');
     const running = await deploy('Kill', 'Kill.Web', { 'Deploy.sh': HANGING_DEPLOY }, false);

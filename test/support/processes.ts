@@ -7,7 +7,8 @@ import { createInterface } from 'node:readline';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const HUB_BIN = path.join(REPO_ROOT, 'hub/dist/main.js');
-export const CLI_BIN = path.join(REPO_ROOT, 'cli/dist/main.js');
+/** The `cuttle` binary as installed: its launcher and the bundle `npm run build` makes. */
+export const CLI_BIN = path.join(REPO_ROOT, 'cli/bin/cuttle.js');
 export const TENTACLE_BIN = path.join(REPO_ROOT, 'tentacle/dist/main.js');
 
 export const ADMIN_KEY = 'cuttle-e2e-admin-key-0123456789abcdef';

@@ -4,7 +4,7 @@ import { randomFill } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CLI_BIN, spawnNode } from './processes.mjs';
+import { CLI_BIN, CLI_BUNDLE, spawnNode } from './processes.mjs';
 
 /** Random bytes are generated and written in chunks of this size (never the whole file in memory). */
 export const WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -61,7 +61,7 @@ async function writeRandomFile(file, size) {
  * @param {{ id: string, version: string }} name
  */
 export async function packWithCli(scope, dir, outDir, { id, version }) {
-  if (!existsSync(CLI_BIN)) throw new Error(`the CLI is not built (${CLI_BIN} is missing): run \`npx tsc -b shared hub cli\` first`);
+  if (!existsSync(CLI_BUNDLE)) throw new Error(`the CLI is not built (${CLI_BUNDLE} is missing): run \`npm run build\` first`);
   await mkdir(outDir, { recursive: true });
   const pack = spawnNode(scope, [CLI_BIN, 'pack', dir, '--id', id, '--version', version, '--out', outDir, '--json']);
   const { code, signal } = await pack.exited;

@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const HUB_BIN = path.join(REPO_ROOT, 'hub/dist/main.js');
-export const CLI_BIN = path.join(REPO_ROOT, 'cli/dist/main.js');
+/** The `cuttle` binary as installed: its launcher and the bundle `npm run build` makes. */
+export const CLI_BIN = path.join(REPO_ROOT, 'cli/bin/cuttle.js');
+/** What the launcher loads; missing until the first build. */
+export const CLI_BUNDLE = path.join(REPO_ROOT, 'cli/dist/cuttle.js');
 
 /** How long a child gets to exit after SIGTERM before it is sent SIGKILL. */
 export const STOP_GRACE_MS = 5_000;
