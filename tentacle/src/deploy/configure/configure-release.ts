@@ -33,9 +33,9 @@ export async function configureRelease(rt: JobRuntime, job: DeployPackageJob, re
   const substituteIn = job.substituteIn ?? [];
   const structured = job.structuredVariables ?? [];
   const environments = [...new Set([...(job.environments ?? []), job.environment])];
-  let files: string[];
+  let files: readonly string[];
   try {
-    files = options.knownFiles === undefined ? await listReleaseFiles(releaseDir) : [...options.knownFiles];
+    files = options.knownFiles === undefined ? await listReleaseFiles(releaseDir) : options.knownFiles;
   } catch (error) {
     throw asJobFailure(error, 'configuration-failed');
   }
