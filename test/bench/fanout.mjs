@@ -1,7 +1,10 @@
 // Fanout benchmark: a realistic package (about 200 MiB in about 10,000 files, built from a seed)
 // deployed by the real hub to N real tentacle processes on this machine, against a floor taken in
-// the same run: the same zip extracted with `unzip -q` into N folders, two at a time. Then the
-// same release is deployed again: the tentacles' package cache must make it send zero bytes.
+// the same run: the same zip extracted with `unzip -q` into N folders, two at a time, once right
+// before the deployment and once right after it; the ratio is against their mean, so that a
+// machine whose speed drifts during the run (memory its host has taken back, a busier neighbour)
+// weighs on both sides alike. Then the same release is deployed again: the tentacles' package
+// cache must make it send zero bytes.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdtemp, rm, stat, statfs } from 'node:fs/promises';
@@ -19,6 +22,7 @@ import { startPhaseMeter } from './support/machine-cpu.mjs';
 import { packWithCli } from './support/package-fixture.mjs';
 import { clockTicksPerSecond } from './support/proc-stats.mjs';
 import { CLI_BUNDLE, HUB_BIN, UsageError } from './support/processes.mjs';
+import { recordDeletion, waitForInodeRest } from './support/inode-rest.mjs';
 import { settleDisk } from './support/settle-disk.mjs';
 import { formatBytes, parseSize } from './support/units.mjs';
 
@@ -35,13 +39,15 @@ const MACHINE_LOG_LINES = 20;
 /** The smallest payload per file the tree generator is meant for. */
 const MIN_BYTES_PER_FILE = 256;
 
-export const usage = `fanout [--tentacles N] [--size SIZE] [--files N] [--timeout S] [--floor-only] [--keep]
+export const usage = `fanout [--tentacles N] [--size SIZE] [--files N] [--timeout S] [--floor-only] [--keep] [--no-wait]
   --tentacles N  real tentacle processes, all in environment ${ENVIRONMENT} with role ${ROLE} (default ${DEFAULTS.tentacles}); the floor extracts into as many folders
   --size SIZE    payload of the package before zipping, e.g. 20MiB, 200MiB (default ${DEFAULTS.size})
   --files N      files in the package (default ${DEFAULTS.files}): mostly small text, some medium, a few large binaries
   --timeout S    give up on a deployment after S seconds (default ${DEFAULTS.timeoutSeconds})
   --floor-only   build the package and measure the floor only (no hub, no tentacles)
-  --keep         keep the temporary folder (package tree, zip, hub data, tentacle homes) and print its path`;
+  --keep         keep the temporary folder (package tree, zip, hub data, tentacle homes) and print its path
+  --no-wait      start at once, even when an earlier run deleted its files on this ext4 file system
+                 without a journal less than six minutes ago (by default the run waits: see README)`;
 
 /** @param {string[]} args */
 function parseOptions(args) {
@@ -49,7 +55,7 @@ function parseOptions(args) {
   try {
     const text = /** @type {const} */ ({ type: 'string' });
     const flag = /** @type {const} */ ({ type: 'boolean' });
-    ({ values } = parseArgs({ args, strict: true, allowPositionals: false, options: { tentacles: text, size: text, files: text, timeout: text, 'floor-only': flag, keep: flag } }));
+    ({ values } = parseArgs({ args, strict: true, allowPositionals: false, options: { tentacles: text, size: text, files: text, timeout: text, 'floor-only': flag, keep: flag, 'no-wait': flag } }));
   } catch (error) {
     throw new UsageError(/** @type {Error} */ (error).message);
   }
@@ -70,6 +76,7 @@ function parseOptions(args) {
     timeoutSeconds: integer('timeout', values.timeout, DEFAULTS.timeoutSeconds, 10, 7200),
     floorOnly: values['floor-only'] === true,
     keep: values.keep === true,
+    wait: values['no-wait'] !== true,
   };
 }
 
@@ -89,16 +96,23 @@ export async function run(args, scope) {
     if (!existsSync(bin)) throw new Error(`${path.relative(process.cwd(), bin)} is missing: build first (npm run build)`);
   }
   const unzipVersion = await requireUnzip();
+  if (options.wait) await waitForInodeRest(tmpdir(), progress);
   const tmp = await mkdtemp(path.join(tmpdir(), 'cuttle-bench-fanout-'));
+  /** files this run made: the tree, every floor folder, every release folder (for the next run's wait) */
+  let filesMade = 0;
   scope.defer(async () => {
     if (options.keep) progress(`kept ${tmp}`);
-    else await rm(tmp, { recursive: true, force: true });
+    else {
+      await rm(tmp, { recursive: true, force: true });
+      if (filesMade > 0) await recordDeletion(tmp, filesMade);
+    }
   });
   await checkFreeDisk(tmp, options);
 
   progress(`writing a ${formatBytes(options.size)} package tree of ${options.files} files in ${tmp}`);
   let started = performance.now();
   const tree = await writeFanoutTree(path.join(tmp, 'package'), options.size, options.files);
+  filesMade += tree.files;
   const treeMs = performance.now() - started;
   started = performance.now();
   const zip = await packWithCli(scope, path.join(tmp, 'package'), path.join(tmp, 'out'), PACKAGE);
@@ -110,23 +124,29 @@ export async function run(args, scope) {
   const hashMs = performance.now() - started;
   progress(`packed ${path.basename(zip)}: ${formatBytes(zipBytes)} in ${seconds(packMs)} (tree written in ${seconds(treeMs)})`);
 
-  progress(`floor: unzip -q into ${N} folders, 2 at a time`);
   const ticksPerSecond = await clockTicksPerSecond();
   /** @type {Record<string, import('./support/machine-cpu.mjs').PhaseCpu>} how busy the machine was in each timed phase, and with what */
   const cpu = {};
   /** @type {ReturnType<typeof startPhaseMeter> | undefined} */
   let meter;
-  const floor = await measureFloor(scope, {
-    zip, dir: tmp, count: N,
-    untimed: async () => {
-      await restDisk(tmp);
-      meter = startPhaseMeter(ticksPerSecond);
-    },
-    onStop: () => {
-      if (meter) cpu.floor = meter.stop();
-    },
-  });
-  progress(`floor: ${seconds(floor.totalMs)}`);
+  /** The floor into `<name>-1`... , its machine CPU recorded as cpu[name]. @param {'floor' | 'floor-after'} name */
+  const floorRun = async (name) => {
+    progress(`${name}: unzip -q into ${N} folders, 2 at a time`);
+    const floor = await measureFloor(scope, {
+      zip, dir: tmp, count: N, name,
+      untimed: async () => {
+        await restDisk(tmp);
+        meter = startPhaseMeter(ticksPerSecond);
+      },
+      onStop: () => {
+        if (meter) cpu[name] = meter.stop();
+      },
+    });
+    filesMade += tree.files * N;
+    progress(`${name}: ${seconds(floor.totalMs)}`);
+    return floor;
+  };
+  const floor = await floorRun('floor');
   /** @type {import('./support/fanout-report.mjs').FanoutResults} */
   const results = {
     options, targets: TARGETS, cpuCount: cpus().length, zipName: path.basename(zip), zipBytes, sha256, tree,
@@ -145,19 +165,6 @@ export async function run(args, scope) {
   await waitAllOnline({ api, hub, tentacles, environment: ENVIRONMENT, timeoutMs: ONLINE_TIMEOUT_MS });
   const onlineMs = performance.now() - started;
   progress(`${N} tentacles online after ${seconds(onlineMs)}`);
-
-  progress(`transfer reference: the zip over TLS websockets to ${N} receivers at once`);
-  results.transfer = await measureTransfer(scope, {
-    zip, sha256, dir: tmp, count: N, ...tls,
-    untimed: async (receivers) => {
-      await restDisk(tmp);
-      meter = startPhaseMeter(ticksPerSecond, [hub.pid, ...tentacles.map((t) => t.child.pid), ...receivers]);
-    },
-    onStop: () => {
-      if (meter) cpu.transfer = meter.stop();
-    },
-  });
-  progress(`transfer reference: ${seconds(results.transfer.totalMs)}`);
 
   const pushMs = await pushPackage(scope, { zip, apiUrl, apiKey });
   const release = await createProjectRelease(api, { project: PROJECT, packageId: PACKAGE.id, role: ROLE, parallelism: Math.max(N, 10) });
@@ -182,8 +189,10 @@ export async function run(args, scope) {
     printFanoutReport(results);
     return 1;
   }
+  filesMade += tree.files * N;
   results.excerpts = { deployment: await machineLines(api, results.deploy.taskId, tentacles[0]?.name ?? '') };
   results.installs = await verifyInstalls({ tentacles, project: PROJECT, environment: ENVIRONMENT, release, marker: DEPLOY_MARKER });
+  results.floorAfter = await floorRun('floor-after');
 
   await restDisk(tmp);
   progress(`redeploying release ${release} (the package is in every tentacle's cache now)`);
@@ -197,8 +206,27 @@ export async function run(args, scope) {
     return 1;
   }
   progress(`redeploy: ${results.redeploy.state} after ${seconds(results.redeploy.ms)}`);
-  if (results.redeploy.state !== 'success') results.failure = await failureWithLog('the redeploy', results.redeploy, api);
-  else results.excerpts.redeploy = await machineLines(api, results.redeploy.taskId, tentacles[0]?.name ?? '');
+  filesMade += tree.files * N;
+  if (results.redeploy.state !== 'success') {
+    results.failure = await failureWithLog('the redeploy', results.redeploy, api);
+    printFanoutReport(results);
+    return 1;
+  }
+  results.excerpts.redeploy = await machineLines(api, results.redeploy.taskId, tentacles[0]?.name ?? '');
+
+  // last, so that it takes no memory or disk the timed phases would have had
+  progress(`transfer reference: the zip over TLS websockets to ${N} receivers at once`);
+  results.transfer = await measureTransfer(scope, {
+    zip, sha256, dir: tmp, count: N, ...tls,
+    untimed: async (receivers) => {
+      await restDisk(tmp);
+      meter = startPhaseMeter(ticksPerSecond, [hub.pid, ...tentacles.map((t) => t.child.pid), ...receivers]);
+    },
+    onStop: () => {
+      if (meter) cpu.transfer = meter.stop();
+    },
+  });
+  progress(`transfer reference: ${seconds(results.transfer.totalMs)}`);
   return printFanoutReport(results) ? 0 : 1;
 }
 
@@ -231,7 +259,7 @@ async function checkFreeDisk(dir, { size, tentacles, keep }) {
   const fs = await statfs(dir).catch(() => undefined);
   if (fs === undefined) return;
   const free = fs.bavail * fs.bsize;
-  const need = Math.ceil(size * (5 * tentacles + 3) * 1.1); // zip <= payload; per tentacle: a floor folder, a transfer reference file, the cached zip, two releases; and the tree, the zip, the hub's copy
+  const need = Math.ceil(size * (6 * tentacles + 3) * 1.1); // zip <= payload; per tentacle: two floor folders, a transfer reference file, the cached zip, two releases; and the tree, the zip, the hub's copy
   if (free < need) {
     throw new Error(`${formatBytes(free)} free under ${dir}, but this run needs about ${formatBytes(need)}${keep ? ' (and --keep leaves it there)' : ''}: free some space or use a smaller --size or fewer --tentacles`);
   }

@@ -22,23 +22,23 @@ export async function requireUnzip() {
 }
 
 /**
- * Extracts `zip` into `<dir>/floor-1` ... `<dir>/floor-<count>`, `concurrency` at a time, and
+ * Extracts `zip` into `<dir>/<name>-1` ... `<dir>/<name>-<count>`, `concurrency` at a time, and
  * times the whole run and each extraction. The folders stay until the run's folder is removed
  * at its end: on ext4 without a journal, inodes deleted in the last minute (six, while their
  * inode table is unwritten) are skipped when new files are made, so deleting 100,000 files here
  * would make every later phase pay several times the CPU for each file it creates.
  * @param {import('./processes.mjs').Scope} scope  stops a running unzip when the benchmark is stopped
- * @param {{ zip: string, dir: string, count: number, concurrency?: number, untimed?: () => Promise<void>, onStop?: () => void }} options
- *   untimed: runs before the clock starts (the caller flushes the disk there); onStop: right after it stops
+ * @param {{ zip: string, dir: string, count: number, name?: string, concurrency?: number, untimed?: () => Promise<void>, onStop?: () => void }} options
+ *   name: the folders' prefix (default floor); untimed: runs before the clock starts (the caller flushes the disk there); onStop: right after it stops
  * @returns {Promise<{ totalMs: number, eachMs: number[], concurrency: number }>}
  */
-export async function measureFloor(scope, { zip, dir, count, concurrency = FLOOR_CONCURRENCY, untimed, onStop }) {
+export async function measureFloor(scope, { zip, dir, count, name = 'floor', concurrency = FLOOR_CONCURRENCY, untimed, onStop }) {
   /** @type {Set<import('node:child_process').ChildProcess>} */
   const running = new Set();
   scope.defer(() => {
     for (const child of running) if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
   });
-  const folders = Array.from({ length: count }, (_, index) => path.join(dir, `floor-${index + 1}`));
+  const folders = Array.from({ length: count }, (_, index) => path.join(dir, `${name}-${index + 1}`));
   await untimed?.();
   /** @type {number[]} */
   const eachMs = [];

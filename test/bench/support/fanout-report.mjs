@@ -1,5 +1,8 @@
 // The fanout benchmark's report: a readable summary on stdout, then one JSON line.
 import { describeTargets } from './fanout-deploy.mjs';
+
+/** Floors further apart than this factor are called out: the machine's speed changed during the run. */
+const FLOOR_DRIFT_WARNING = 1.25;
 import { MiB, formatBytes, median, round } from './units.mjs';
 
 /**
@@ -16,7 +19,8 @@ import { MiB, formatBytes, median, round } from './units.mjs';
  * @property {import('./fanout-tree.mjs').TreeSummary} tree
  * @property {{ treeMs: number, packMs: number, hashMs: number }} prepare
  * @property {string} unzipVersion
- * @property {Floor} floor
+ * @property {Floor} floor  taken before the deployment
+ * @property {Floor | undefined} [floorAfter]  taken right after it, when it succeeded
  * @property {Record<string, import('./machine-cpu.mjs').PhaseCpu>} cpu  how busy the machine was in each timed phase
  * @property {{ totalMs: number, eachMs: number[] } | undefined} [transfer]
  * @property {{ onlineMs: number, pushMs: number, release: string } | undefined} [setup]
@@ -43,7 +47,9 @@ export function printFanoutReport(r) {
   const { tree } = r;
   const deployed = r.deploy?.state === 'success';
   const redeployed = r.redeploy?.state === 'success';
-  const ratio = deployed && r.deploy ? r.deploy.ms / r.floor.totalMs : undefined;
+  // the floor the deployment is held against: the mean of the floors before and after it
+  const floorMs = r.floorAfter ? (r.floor.totalMs + r.floorAfter.totalMs) / 2 : r.floor.totalMs;
+  const ratio = deployed && r.deploy ? r.deploy.ms / floorMs : undefined;
   const ratioMet = ratio !== undefined && ratio <= r.targets.ratio;
   const redeployMet = redeployed && r.redeploy?.bytesSent === r.targets.redeployBytes;
   const installsMet = r.installs !== undefined && r.installs.ok === N;
@@ -55,13 +61,25 @@ export function printFanoutReport(r) {
     `  package        ${formatBytes(tree.bytes)} in ${tree.files} files: ${tree.kinds.small.files} small text (${formatBytes(tree.kinds.small.bytes)}), ` +
       `${tree.kinds.medium.files} medium, half text, half media (${formatBytes(tree.kinds.medium.bytes)}), ${tree.kinds.large.files} large ${tree.kinds.large.files === 1 ? 'binary' : 'binaries'} (${formatBytes(tree.kinds.large.bytes)})`,
     `                 tree written in ${s(r.prepare.treeMs)}, zipped by \`cuttle pack\` in ${s(r.prepare.packMs)}; SHA-256 ${r.sha256.slice(0, 16)}... (hashing the zip once took ${s(r.prepare.hashMs)})`,
-    `  floor          \`unzip -q\` into ${N} fresh folders, ${r.floor.concurrency} at a time: ${s(r.floor.totalMs)} (each extraction: ${spreadOf(r.floor.eachMs)}; ${r.unzipVersion})`,
+    `  floor          \`unzip -q\` into ${N} fresh folders, ${r.floor.concurrency} at a time${r.floorAfter ? ', before the deployment' : ''}: ${s(r.floor.totalMs)} (each extraction: ${spreadOf(r.floor.eachMs)}; ${r.unzipVersion})`,
   ];
+  if (r.floorAfter) {
+    const drift = r.floorAfter.totalMs / r.floor.totalMs;
+    lines.push(
+      `                 the same right after the deployment: ${s(r.floorAfter.totalMs)} (each: ${spreadOf(r.floorAfter.eachMs)}); the deployment is held against their mean, ${s(floorMs)}`,
+    );
+    if (drift > FLOOR_DRIFT_WARNING || drift < 1 / FLOOR_DRIFT_WARNING) {
+      lines.push(
+        `                 NOTE: the floors differ by a factor of ${Math.max(drift, 1 / drift).toFixed(2)}: the machine ${drift > 1 ? 'slowed down' : 'sped up'} during the run ` +
+          `(on a virtual machine, memory that its host has taken back costs more to touch the first time); the ratio is against their mean, ${s(floorMs)}`,
+      );
+    }
+  }
   if (r.transfer) {
     lines.push(
       `  + transfer     not in the floor: the zip sent to ${N} receiver processes at once over TLS websockets (256 KiB messages), each writing and hashing it: ` +
         `${s(r.transfer.totalMs)} (${formatBytes(r.zipBytes * N)}, ${((r.zipBytes * N) / MiB / (r.transfer.totalMs / 1000)).toFixed(0)} MiB/s)`,
-      `                 floor + transfer: ${s(r.floor.totalMs + r.transfer.totalMs)} (a reference only; the target is against the floor)`,
+      `                 floor + transfer: ${s(floorMs + r.transfer.totalMs)} (a reference only, measured last; the target is against the floor)`,
     );
   }
   if (r.setup) {
@@ -69,14 +87,15 @@ export function printFanoutReport(r) {
   }
   if (r.deploy) lines.push(...deployLines('deployment', r.deploy, r, N));
   if (ratio !== undefined) {
-    const withTransfer = r.transfer && r.deploy ? ` (against floor + transfer: ${(r.deploy.ms / (r.floor.totalMs + r.transfer.totalMs)).toFixed(2)})` : '';
+    const withTransfer = r.transfer && r.deploy ? ` (against floor + transfer: ${(r.deploy.ms / (floorMs + r.transfer.totalMs)).toFixed(2)})` : '';
     lines.push(`                 ratio deployment / floor ${ratio.toFixed(2)}   target <= ${r.targets.ratio}: ${mark(ratioMet)}${withTransfer}`);
   }
   const cpuOf = (/** @type {import('./machine-cpu.mjs').PhaseCpu | undefined} */ p) => (p?.ownCores === undefined ? undefined : p.ownCores * p.wallSeconds);
   const deployCpu = cpuOf(r.cpu.deployment);
-  const floorCpu = cpuOf(r.cpu.floor);
+  const floorCpus = [cpuOf(r.cpu.floor), ...(r.floorAfter ? [cpuOf(r.cpu['floor-after'])] : [])];
+  const floorCpu = floorCpus.some((value) => value === undefined) ? undefined : floorCpus.reduce((sum, value) => sum + /** @type {number} */ (value), 0) / floorCpus.length;
   if (deployed && deployCpu !== undefined && floorCpu !== undefined) {
-    lines.push(`                 CPU time deployment / floor ${(deployCpu / floorCpu).toFixed(2)} (${deployCpu.toFixed(1)} s / ${floorCpu.toFixed(1)} s of this benchmark's processes; less sensitive to other work on the machine; not a target)`);
+    lines.push(`                 CPU time deployment / floor ${(deployCpu / floorCpu).toFixed(2)} (${deployCpu.toFixed(1)} s / ${floorCpu.toFixed(1)} s of this benchmark's processes${floorCpus.length > 1 ? ', the floor\'s the mean of both' : ''}; less sensitive to other work on the machine; not a target)`);
   }
   if (r.installs) {
     lines.push(
@@ -114,7 +133,9 @@ export function printFanoutReport(r) {
     zipBytes: r.zipBytes,
     payloadBytes: tree.bytes,
     files: tree.files,
-    floorSeconds: round(r.floor.totalMs / 1000),
+    floorSeconds: round(floorMs / 1000),
+    floorBeforeSeconds: round(r.floor.totalMs / 1000),
+    floorAfterSeconds: r.floorAfter ? round(r.floorAfter.totalMs / 1000) : null,
     transferSeconds: r.transfer ? round(r.transfer.totalMs / 1000) : null,
     deploySeconds: r.deploy && deployed ? round(r.deploy.ms / 1000) : null,
     ratio: ratio === undefined ? null : round(ratio, 3),

@@ -1,0 +1,73 @@
+// Runs that delete many files, and the runs after them. On ext4 without a journal, creating a file
+// skips every free inode deleted in the last minute, or in the last six while its inode table block
+// is still unwritten (the kernel's recently_deleted()): after a run deleted its 250,000 files, the
+// next run's file creation scans past them and pays several times the CPU per file, in whichever
+// phase lands on them, which skews the ratio either way. A run records when it deleted its files;
+// the next one, on such a file system, waits until six minutes have passed since.
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** How long ext4 without a journal avoids an inode after deleting it (RECENTCY_MIN + RECENTCY_DIRTY). */
+export const INODE_REST_MS = 6 * 60 * 1000;
+/** Fewer deleted files than this (a small run's) are not worth the wait. */
+export const WAIT_FROM_FILES = 20_000;
+const MARKER = path.join(tmpdir(), 'cuttle-bench-deleted.json');
+
+/**
+ * Whether `dir` is on ext4 without a journal (the file systems where deleted inodes rest), read
+ * from /proc/self/mountinfo and /sys/fs/ext4/<device>/journal_task; false where those cannot be read.
+ * @param {string} dir
+ */
+export async function skipsRecentlyDeletedInodes(dir) {
+  try {
+    const { dev } = await stat(dir);
+    const major = ((dev >> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
+    const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+    for (const line of (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')) {
+      // id parent major:minor root mountpoint options [optional fields] - type source super-options
+      const fields = line.split(' ');
+      if (fields[2] !== `${major}:${minor}`) continue;
+      const after = fields.slice(fields.indexOf('-') + 1);
+      if (after[0] !== 'ext4' || after[1] === undefined) return false;
+      const journal = await readFile(`/sys/fs/ext4/${path.basename(after[1])}/journal_task`, 'utf8').catch(() => undefined);
+      return journal?.trim() === '<none>';
+    }
+    return false;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Notes that this run has just deleted `files` files under `dir`.
+ * @param {string} dir @param {number} files
+ */
+export async function recordDeletion(dir, files) {
+  await writeFile(MARKER, `${JSON.stringify({ at: Date.now(), dir, files })}\n`).catch(() => undefined);
+}
+
+/**
+ * Waits, when `dir` is on ext4 without a journal, until INODE_REST_MS have passed since an earlier
+ * run recorded deleting at least WAIT_FROM_FILES files on the same file system.
+ * @param {string} dir
+ * @param {(message: string) => void} say
+ * @returns {Promise<number>} milliseconds waited
+ */
+export async function waitForInodeRest(dir, say) {
+  /** @type {{ at?: unknown, dir?: unknown, files?: unknown } | undefined} */
+  const last = await readFile(MARKER, 'utf8').then((text) => JSON.parse(text), () => undefined);
+  if (typeof last?.at !== 'number' || typeof last.dir !== 'string' || typeof last.files !== 'number' || last.files < WAIT_FROM_FILES) return 0;
+  const left = last.at + INODE_REST_MS - Date.now();
+  if (left <= 0 || left > INODE_REST_MS) return 0;
+  const sameDevice = await Promise.all([stat(dir), stat(path.dirname(last.dir))]).then(([a, b]) => a.dev === b.dev, () => false);
+  if (!sameDevice || !(await skipsRecentlyDeletedInodes(dir))) return 0;
+  say(
+    `waiting ${Math.ceil(left / 1000)} s: an earlier run deleted about ${last.files.toLocaleString('en-US')} files ` +
+      `on this file system ${Math.round((Date.now() - last.at) / 1000)} s ago, and ext4 without a journal skips inodes deleted in the last six minutes ` +
+      `when it creates files, which makes creating them cost several times the CPU (--no-wait starts at once)`,
+  );
+  await sleep(left);
+  return left;
+}
