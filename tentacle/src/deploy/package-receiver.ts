@@ -9,10 +9,10 @@ import type { PackageCache } from './package-cache.js';
  * Received bytes reach the file through one staging buffer of this size per transfer: copied
  * there, then written, at most this much per write. Two costs of writing the network's buffers
  * directly, measured on our 2-vCPU test machine (a virtual machine that hands free memory back
- * to its host): the kernel reading each fresh buffer page by page (146 MiB from fresh 256 KiB
- * buffers: 0.45-0.60 s of CPU, from one reused buffer 0.02 s); and writes over 1 MiB, for which
- * the page cache takes 2 MiB folios that are faulted in afresh (146 MiB in 4 MiB writes:
- * 0.40-0.50 s of system time, in 1 MiB writes 0.02 s).
+ * to its host): the kernel reading each freshly allocated buffer page by page (146 MiB from
+ * fresh 256 KiB buffers: 0.26-0.35 s of system time, through the staging buffer 0.15-0.20 s);
+ * and writes over 1 MiB, for which the page cache takes 2 MiB folios that are faulted in afresh
+ * (146 MiB in 4 MiB writes: 0.40-0.50 s of system time, in 1 MiB writes 0.02 s).
  */
 export const MAX_WRITE_BYTES = 1024 * 1024;
 

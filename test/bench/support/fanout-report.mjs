@@ -1,9 +1,9 @@
 // The fanout benchmark's report: a readable summary on stdout, then one JSON line.
 import { describeTargets } from './fanout-deploy.mjs';
+import { MiB, formatBytes, median, round } from './units.mjs';
 
 /** Floors further apart than this factor are called out: the machine's speed changed during the run. */
 const FLOOR_DRIFT_WARNING = 1.25;
-import { MiB, formatBytes, median, round } from './units.mjs';
 
 /**
  * @typedef {import('./fanout-deploy.mjs').DeployRun} DeployRun
@@ -29,6 +29,7 @@ import { MiB, formatBytes, median, round } from './units.mjs';
  * @property {DeployRun | undefined} [redeploy]
  * @property {{ deployment?: string[], redeploy?: string[] } | undefined} [excerpts]  the first tentacle's task-log lines
  * @property {string | undefined} [failure]  why the run stopped early
+ * @property {string[] | undefined} [notes]  what went wrong after the deployment was measured (an untimed or reference phase)
  */
 
 const s = (/** @type {number | undefined} */ ms) => (ms === undefined || Number.isNaN(ms) ? 'n/a' : `${(ms / 1000).toFixed(2)} s`);
@@ -70,8 +71,8 @@ export function printFanoutReport(r) {
     );
     if (drift > FLOOR_DRIFT_WARNING || drift < 1 / FLOOR_DRIFT_WARNING) {
       lines.push(
-        `                 NOTE: the floors differ by a factor of ${Math.max(drift, 1 / drift).toFixed(2)}: the machine ${drift > 1 ? 'slowed down' : 'sped up'} during the run ` +
-          `(on a virtual machine, memory that its host has taken back costs more to touch the first time); the ratio is against their mean, ${s(floorMs)}`,
+        `                 NOTE: the floors differ by a factor of ${Math.max(drift, 1 / drift).toFixed(2)}: the machine ${drift > 1 ? 'slowed down' : 'sped up'} during the run` +
+          `${drift > 1 ? ' (on a virtual machine, memory that its host has taken back costs more to touch the first time)' : ''}; the ratio is against their mean, ${s(floorMs)}`,
       );
     }
   }
@@ -89,6 +90,9 @@ export function printFanoutReport(r) {
   if (ratio !== undefined) {
     const withTransfer = r.transfer && r.deploy ? ` (against floor + transfer: ${(r.deploy.ms / (floorMs + r.transfer.totalMs)).toFixed(2)})` : '';
     lines.push(`                 ratio deployment / floor ${ratio.toFixed(2)}   target <= ${r.targets.ratio}: ${mark(ratioMet)}${withTransfer}`);
+    if (r.floorAfter && r.deploy) {
+      lines.push(`                 against each floor alone: ${(r.deploy.ms / r.floor.totalMs).toFixed(2)} (before), ${(r.deploy.ms / r.floorAfter.totalMs).toFixed(2)} (after)`);
+    }
   }
   const cpuOf = (/** @type {import('./machine-cpu.mjs').PhaseCpu | undefined} */ p) => (p?.ownCores === undefined ? undefined : p.ownCores * p.wallSeconds);
   const deployCpu = cpuOf(r.cpu.deployment);
@@ -120,6 +124,7 @@ export function printFanoutReport(r) {
         `    ${phase.padEnd(11)} all ${c(p.machineCores)}, ours ${c(p.ownCores)}${p.ownCores === undefined ? '' : ` (${(p.ownCores * p.wallSeconds).toFixed(1)} s CPU)`}, other ${c(p.otherCores)}; iowait ${c(p.iowaitCores)}${p.stealCores ? `, steal ${c(p.stealCores)}` : ''} (over ${p.wallSeconds.toFixed(1)} s)`),
     );
   }
+  for (const note of r.notes ?? []) lines.push(`  NOTE           ${note}`);
   if (r.failure) lines.push(`  STOPPED        ${r.failure}`);
   lines.push(
     r.options.floorOnly ? '  result         floor only (--floor-only): no target evaluated' : `  result         ${pass ? 'PASS' : 'FAIL'}`,
@@ -133,12 +138,14 @@ export function printFanoutReport(r) {
     zipBytes: r.zipBytes,
     payloadBytes: tree.bytes,
     files: tree.files,
-    floorSeconds: round(floorMs / 1000),
-    floorBeforeSeconds: round(r.floor.totalMs / 1000),
+    floorSeconds: round(r.floor.totalMs / 1000),
     floorAfterSeconds: r.floorAfter ? round(r.floorAfter.totalMs / 1000) : null,
+    floorMeanSeconds: round(floorMs / 1000),
     transferSeconds: r.transfer ? round(r.transfer.totalMs / 1000) : null,
     deploySeconds: r.deploy && deployed ? round(r.deploy.ms / 1000) : null,
     ratio: ratio === undefined ? null : round(ratio, 3),
+    ratioBefore: deployed && r.deploy ? round(r.deploy.ms / r.floor.totalMs, 3) : null,
+    ratioAfter: deployed && r.deploy && r.floorAfter ? round(r.deploy.ms / r.floorAfter.totalMs, 3) : null,
     cpuRatio: deployed && deployCpu !== undefined && floorCpu !== undefined ? round(deployCpu / floorCpu, 3) : null,
     bytesSent: r.deploy?.bytesSent ?? null,
     redeploySeconds: r.redeploy && redeployed ? round(r.redeploy.ms / 1000) : null,

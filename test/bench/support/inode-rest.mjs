@@ -1,10 +1,10 @@
 // Runs that delete many files, and the runs after them. On ext4 without a journal, creating a file
 // skips every free inode deleted in the last minute, or in the last six while its inode table block
-// is still unwritten (the kernel's recently_deleted()): after a run deleted its 250,000 files, the
+// is still unwritten (the kernel's recently_deleted()): after a run deleted its 410,000 files, the
 // next run's file creation scans past them and pays several times the CPU per file, in whichever
 // phase lands on them, which skews the ratio either way. A run records when it deleted its files;
 // the next one, on such a file system, waits until six minutes have passed since.
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,36 +16,41 @@ export const WAIT_FROM_FILES = 20_000;
 const MARKER = path.join(tmpdir(), 'cuttle-bench-deleted.json');
 
 /**
- * Whether `dir` is on ext4 without a journal (the file systems where deleted inodes rest), read
- * from /proc/self/mountinfo and /sys/fs/ext4/<device>/journal_task; false where those cannot be read.
+ * Whether `dir` is on ext4 without a journal (the file systems where deleted inodes rest): its
+ * device's kernel name from /sys/dev/block/<major>:<minor>, then /sys/fs/ext4/<name>/journal_task
+ * (which says `<none>` without a journal, and is missing on other file systems); false where those
+ * cannot be read.
  * @param {string} dir
  */
 export async function skipsRecentlyDeletedInodes(dir) {
   try {
     const { dev } = await stat(dir);
+    // Linux dev_t: major in bits 8-19 (and 32+), minor in bits 0-7 and 20-31
     const major = ((dev >> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
     const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
-    for (const line of (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')) {
-      // id parent major:minor root mountpoint options [optional fields] - type source super-options
-      const fields = line.split(' ');
-      if (fields[2] !== `${major}:${minor}`) continue;
-      const after = fields.slice(fields.indexOf('-') + 1);
-      if (after[0] !== 'ext4' || after[1] === undefined) return false;
-      const journal = await readFile(`/sys/fs/ext4/${path.basename(after[1])}/journal_task`, 'utf8').catch(() => undefined);
-      return journal?.trim() === '<none>';
-    }
-    return false;
+    const name = path.basename(await readlink(`/sys/dev/block/${major}:${minor}`));
+    const journal = await readFile(`/sys/fs/ext4/${name}/journal_task`, 'utf8');
+    return journal.trim() === '<none>';
   } catch {
     return false;
   }
 }
 
 /**
- * Notes that this run has just deleted `files` files under `dir`.
+ * Notes that this run has just deleted `files` files under `dir`. A small run's deletions do not
+ * replace a large run's record that the next run still has to wait for.
  * @param {string} dir @param {number} files
  */
 export async function recordDeletion(dir, files) {
+  const last = await readMarker();
+  if (files < WAIT_FROM_FILES && last !== undefined && last.files >= WAIT_FROM_FILES && Date.now() - last.at < INODE_REST_MS) return;
   await writeFile(MARKER, `${JSON.stringify({ at: Date.now(), dir, files })}\n`).catch(() => undefined);
+}
+
+/** The last run's record, if there is a readable one. @returns {Promise<{ at: number, dir: string, files: number } | undefined>} */
+async function readMarker() {
+  const last = await readFile(MARKER, 'utf8').then((text) => JSON.parse(text), () => undefined);
+  return typeof last?.at === 'number' && typeof last.dir === 'string' && typeof last.files === 'number' ? last : undefined;
 }
 
 /**
@@ -56,9 +61,8 @@ export async function recordDeletion(dir, files) {
  * @returns {Promise<number>} milliseconds waited
  */
 export async function waitForInodeRest(dir, say) {
-  /** @type {{ at?: unknown, dir?: unknown, files?: unknown } | undefined} */
-  const last = await readFile(MARKER, 'utf8').then((text) => JSON.parse(text), () => undefined);
-  if (typeof last?.at !== 'number' || typeof last.dir !== 'string' || typeof last.files !== 'number' || last.files < WAIT_FROM_FILES) return 0;
+  const last = await readMarker();
+  if (last === undefined || last.files < WAIT_FROM_FILES) return 0;
   const left = last.at + INODE_REST_MS - Date.now();
   if (left <= 0 || left > INODE_REST_MS) return 0;
   const sameDevice = await Promise.all([stat(dir), stat(path.dirname(last.dir))]).then(([a, b]) => a.dev === b.dev, () => false);
