@@ -196,7 +196,7 @@ export async function run(args, scope) {
     results.floorAfter = await floorRun('floor-after');
   } catch (error) {
     // the deployment is measured: report it against the floor before it, and say why
-    results.notes = [...(results.notes ?? []), `the floor after the deployment failed (${/** @type {Error} */ (error).message}); the ratio is against the floor before it alone`];
+    (results.notes ??= []).push(`the floor after the deployment failed (${/** @type {Error} */ (error).message}); the ratio is against the floor before it alone`);
   }
 
   await restDisk(tmp);
@@ -234,7 +234,7 @@ export async function run(args, scope) {
     });
     progress(`transfer reference: ${seconds(results.transfer.totalMs)}`);
   } catch (error) {
-    results.notes = [...(results.notes ?? []), `the transfer reference failed (${/** @type {Error} */ (error).message}); it is a reference only`];
+    (results.notes ??= []).push(`the transfer reference failed (${/** @type {Error} */ (error).message}); it is a reference only`);
   }
   return printFanoutReport(results) ? 0 : 1;
 }

@@ -8,6 +8,7 @@ import { readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { blockDeviceFolder } from './settle-disk.mjs';
 
 /** How long ext4 without a journal avoids an inode after deleting it (RECENTCY_MIN + RECENTCY_DIRTY). */
 export const INODE_REST_MS = 6 * 60 * 1000;
@@ -24,11 +25,7 @@ const MARKER = path.join(tmpdir(), 'cuttle-bench-deleted.json');
  */
 export async function skipsRecentlyDeletedInodes(dir) {
   try {
-    const { dev } = await stat(dir);
-    // Linux dev_t: major in bits 8-19 (and 32+), minor in bits 0-7 and 20-31
-    const major = ((dev >> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
-    const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
-    const name = path.basename(await readlink(`/sys/dev/block/${major}:${minor}`));
+    const name = path.basename(await readlink(await blockDeviceFolder(dir)));
     const journal = await readFile(`/sys/fs/ext4/${name}/journal_task`, 'utf8');
     return journal.trim() === '<none>';
   } catch {

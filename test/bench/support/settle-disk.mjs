@@ -39,14 +39,23 @@ export async function settleDisk(dir) {
   return { waitedMs: performance.now() - started, quiet: last === undefined ? undefined : false };
 }
 
-/** /sys/dev/block/<major>:<minor>/stat of the device (or partition) that holds `dir`, if readable. @param {string} dir */
+/**
+ * /sys/dev/block/<major>:<minor>, the sysfs folder of the block device (or partition) that holds
+ * `dir` (Linux; the folder may be missing elsewhere). Throws when `dir` cannot be stat-ed.
+ * @param {string} dir
+ */
+export async function blockDeviceFolder(dir) {
+  const { dev } = await stat(dir);
+  // Linux dev_t: major in bits 8-19 (and 32+), minor in bits 0-7 and 20-31
+  const major = ((dev >> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
+  const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+  return `/sys/dev/block/${major}:${minor}`;
+}
+
+/** The stat file of the device (or partition) that holds `dir`, if readable. @param {string} dir */
 async function deviceStatFile(dir) {
   try {
-    const { dev } = await stat(dir);
-    // Linux dev_t: major in bits 8-19 (and 32+), minor in bits 0-7 and 20-31
-    const major = ((dev >> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
-    const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
-    const file = `/sys/dev/block/${major}:${minor}/stat`;
+    const file = `${await blockDeviceFolder(dir)}/stat`;
     return (await readActivity(file)) === undefined ? undefined : file;
   } catch {
     return undefined;
